@@ -1,0 +1,87 @@
+# Two commands: `make run` (set up everything and start the service) and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMPS := .make-stamps
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 3
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export PYTHONPATH := $(CURDIR)
+
+NLU_INPUTS := config.yml $(shell find bot/domain data -name '*.yml' 2>/dev/null | sort)
+ACTION_INPUTS := $(shell find actions -name '*.py' 2>/dev/null | sort)
+
+help:
+	@echo "make run    - set up (venv, deps, model, database, demo data) and start the whole service"
+	@echo "make test   - set up and run the whole test suite"
+	@echo "make train  - train the Rasa model if config, domain or data changed"
+	@echo "make eval   - triage and topic evaluation on the project's labelled sets"
+	@echo "make bench  - latency/throughput/start-up/memory benchmark"
+	@echo "make lint   - ruff"
+
+$(STAMPS):
+	@mkdir -p $(STAMPS)
+
+# ---------------------------------------------------------------- environment
+$(STAMPS)/venv: requirements.lock pyproject.toml | $(STAMPS)
+	@PY310=$$(scripts/find_python.sh) && echo "using $$PY310" && \
+	  ( [ -x $(PY) ] && $(PY) -c 'import sys; assert sys.version_info[:2]==(3,10)' 2>/dev/null || $$PY310 -m venv --clear $(VENV) )
+	$(PY) -m pip install --quiet --upgrade "pip<25" wheel
+	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip check
+	@touch $@
+
+venv: $(STAMPS)/venv
+
+# Debian's Chromium for the browser tests (Playwright's Python client drives it; no browser download).
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = "0" ]; then (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "Chromium missing: sudo apt-get install chromium (browser tests will be skipped)"; fi; \
+	fi
+
+# ---------------------------------------------------------------- model
+# Retrain only when config, domain or training data changed.
+$(STAMPS)/model: $(STAMPS)/venv $(NLU_INPUTS) | $(STAMPS)
+	@mkdir -p models
+	@start=$$(date +%s); \
+	$(VENV)/bin/rasa train --config config.yml --domain bot/domain --data data --out models \
+	  --fixed-model-name aftercare --quiet 2>&1 | grep -vE "^(  |$$)" | tail -5; \
+	test -f models/aftercare.tar.gz && echo "model trained in $$(( $$(date +%s) - start ))s"
+	@touch $@
+
+train: $(STAMPS)/model
+
+validate: $(STAMPS)/venv
+	$(VENV)/bin/rasa data validate --config config.yml --domain bot/domain --data data --fail-on-warnings 2>&1 | tail -5
+
+# ---------------------------------------------------------------- run
+migrate: $(STAMPS)/venv
+	$(PY) -c "from core.settings import load_settings; from core.migrate import upgrade; s=load_settings(); s.data_dir.mkdir(parents=True, exist_ok=True); upgrade(s.database_url)"
+
+run: $(STAMPS)/venv $(STAMPS)/model
+	$(PY) scripts/serve.py
+
+# ---------------------------------------------------------------- test
+test: $(STAMPS)/venv $(STAMPS)/model chromium
+	@set -o pipefail; $(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+
+test-fast: $(STAMPS)/venv
+	$(PY) -m pytest -q -m "not stack and not browser" tests/unit
+
+lint: $(STAMPS)/venv
+	$(VENV)/bin/ruff check .
+
+eval: $(STAMPS)/venv $(STAMPS)/model
+	$(PY) scripts/eval_triage.py
+	$(PY) scripts/eval.py
+
+bench: $(STAMPS)/venv $(STAMPS)/model
+	$(PY) scripts/bench.py
+
+clean:
+	rm -rf $(STAMPS) models var test-artifacts
+
+.PHONY: help venv chromium train validate migrate run test test-fast lint eval bench clean

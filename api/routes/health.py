@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from api.deps import ContainerDep
+
+router = APIRouter()
+
+
+@router.get("/healthz", tags=["health"])
+async def healthz(container: ContainerDep) -> JSONResponse:
+    missing = []
+    cache = container.extras.setdefault("health_cache", {})
+    now = time.monotonic()
+    if cache.get("ok_until", 0) > now:
+        return JSONResponse({"status": "ok"})
+    try:
+        with container.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception:
+        missing.append("database")
+    if not await container.assistant.ready():
+        missing.append("assistant")
+    if missing:
+        return JSONResponse({"status": "starting", "missing": missing}, status_code=503)
+    cache["ok_until"] = now + 2.0
+    return JSONResponse({"status": "ok"})

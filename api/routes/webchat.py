@@ -1,0 +1,119 @@
+"""Web chat API used by the widget (no staff auth; the session id is the secret)."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Optional
+
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from api.deps import ContainerDep
+from core import patients as patient_service
+from core.clinic import get_clinic
+from core.conversations import MAX_TEXT, WEB_CHANNEL
+from core.db import session_scope
+from core.models import Conversation, Message
+
+log = logging.getLogger("aftercare.webchat")
+router = APIRouter(prefix="/api/v1/chat", tags=["web chat"])
+
+
+class SessionIn(BaseModel):
+    chat_token: Optional[str] = Field(None, max_length=128)
+
+
+class MessageIn(BaseModel):
+    text: str
+
+
+def _conversation(session, session_id: str) -> Conversation:
+    if not session_id or len(session_id) > 128:
+        raise HTTPException(status_code=404, detail="unknown chat session")
+    conv = session.execute(select(Conversation).where(Conversation.session_key == session_id)).scalar_one_or_none()
+    if conv is None:
+        raise HTTPException(status_code=404, detail="unknown chat session")
+    return conv
+
+
+@router.post("/sessions", status_code=201)
+def create_session(container: ContainerDep, body: Optional[SessionIn] = None) -> dict:
+    body = body or SessionIn()
+    with session_scope(container.session_factory) as s:
+        patient_id = None
+        if body.chat_token:
+            patient = patient_service.by_chat_token(s, body.chat_token)
+            if patient is None:
+                raise HTTPException(status_code=404, detail="unknown chat token")
+            patient_id = patient.id
+        conv = Conversation(channel=WEB_CHANNEL, patient_id=patient_id, session_key=secrets.token_urlsafe(24))
+        s.add(conv)
+        s.flush()
+        return {"session_id": conv.session_key}
+
+
+@router.post("/sessions/{session_id}/messages")
+async def post_message(session_id: str, body: MessageIn, container: ContainerDep) -> dict:
+    text = (body.text or "").strip()
+    if not text:
+        raise HTTPException(status_code=422, detail="text must not be empty")
+    if len(text) > MAX_TEXT:
+        raise HTTPException(status_code=422, detail=f"text must be at most {MAX_TEXT} characters")
+    service = container.conversations
+    try:
+        with session_scope(container.session_factory) as s:
+            conv = _conversation(s, session_id)
+            msg, _ = service.receive(s, conversation=conv, text=text)
+            message_id = msg.id
+    except OperationalError:
+        log.error("database unavailable; screening without it and spooling the message")
+        result = service.screen_without_database(channel=WEB_CHANNEL, conversation_id=None, text=text, extra={"session_key": session_id})
+        return {"replies": [r.as_dict() for r in result.replies], "topic": result.topic, "escalation": result.escalation}
+    result = await service.process(message_id)
+    return {
+        "replies": [r.as_dict() for r in result.replies],
+        "topic": result.topic,
+        "escalation": result.escalation,
+    }
+
+
+@router.get("/sessions/{session_id}/messages")
+def list_messages(session_id: str, container: ContainerDep, after: Optional[str] = Query(None, max_length=64)) -> dict:
+    """The transcript for the widget (history after reload; polling for staff replies)."""
+    with session_scope(container.session_factory) as s:
+        conv = _conversation(s, session_id)
+        q = select(Message).where(Message.conversation_id == conv.id).order_by(Message.created_at, Message.id)
+        rows = list(s.execute(q).scalars())
+        if after:
+            ids = [m.id for m in rows]
+            if after in ids:
+                rows = rows[ids.index(after) + 1 :]
+        return {
+            "messages": [
+                {
+                    "id": m.id,
+                    "author": m.author,
+                    "text": m.text,
+                    "buttons": m.buttons or [],
+                    "created_at": m.created_at.isoformat(),
+                }
+                for m in rows
+            ],
+            "staff_takeover": bool(conv.staff_takeover),
+        }
+
+
+@router.get("/config")
+def widget_config(container: ContainerDep) -> dict:
+    with session_scope(container.session_factory) as s:
+        c = get_clinic(s)
+        return {
+            "clinic_name": c.name,
+            "clinic_phone": c.phone,
+            "color": c.widget_color,
+            "greeting": c.widget_greeting
+            or f"Hi! I'm the {c.name} aftercare assistant. Ask me anything about your microneedling treatment and recovery.",
+        }

@@ -1,0 +1,453 @@
+"""The conversation service: one patient message in, the replies out.
+
+For every inbound message, from any channel:
+  1. the red-flag screen (core.triage) runs first and opens/raises an escalation;
+  2. a conversation taken over by staff stays silent (except the call-911 reply);
+  3. otherwise the assistant (Rasa, behind the Assistant port) answers;
+  4. replies are stored, and SMS replies go to the outbox.
+The emergency reply never waits on the assistant; a failing assistant gives a
+holding reply and the message still reaches staff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from core import escalations as esc_service
+from core import outbox
+from core.clinic import get_clinic
+from core.db import session_scope, utcnow
+from core.models import Conversation, Message, Patient
+from core.ports import Assistant, AssistantReply, AssistantUnavailable, Clock
+from core.recovery import recovery_for_conversation
+from core.spool import Spool
+from core.topics import TOPIC_IDS
+
+log = logging.getLogger("aftercare.conversations")
+
+SMS_CHANNEL = "sms"
+WEB_CHANNEL = "web"
+MAX_TEXT = 2000
+AWAIT_DATE = "treatment_date"
+
+
+def remember_treatment_date(session: Session, conversation_id: str, performed_on: date) -> None:
+    conv = session.get(Conversation, conversation_id)
+    if conv is not None:
+        conv.stated_treatment_on = performed_on
+        if conv.awaiting and conv.awaiting.startswith(AWAIT_DATE):
+            conv.awaiting = None
+
+
+def await_treatment_date(session: Session, conversation_id: str, topic: str) -> None:
+    """Remember that the next message should be read as the treatment date, then re-ask ``topic``."""
+    conv = session.get(Conversation, conversation_id)
+    if conv is not None:
+        conv.awaiting = f"{AWAIT_DATE}:{topic}"[:64]
+
+
+@dataclass
+class Reply:
+    text: str
+    buttons: list[dict[str, str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "buttons": list(self.buttons)}
+
+
+@dataclass
+class TurnResult:
+    message_id: str | None
+    conversation_id: str
+    replies: list[Reply]
+    topic: str | None
+    escalation: dict[str, str] | None
+    stored: bool = True  # False when the database was down and the message went to the spool
+
+
+@dataclass
+class _Plan:
+    message_id: str
+    conversation_id: str
+    channel: str
+    text: str
+    assistant_text: str | None
+    day: int | None
+    today: date
+    takeover: bool
+    opted_out: bool
+    sms_to: str | None
+    triage: Any
+    escalation_ref: dict[str, str] | None
+    escalation_reply: str | None
+    ask_date: bool
+    before: tuple[str, str] | None  # the active escalation (id, level) before the assistant ran
+    clinic_name: str
+    clinic_phone: str
+
+
+def _ask_date_text() -> str:
+    return (
+        "To tell whether that's expected, I need to know when your treatment was. "
+        "When was it? (For example: 'Monday', '3 days ago' or 'Nov 20'.)"
+    )
+
+
+def holding_reply(clinic_phone: str) -> str:
+    tail = f" If it's urgent, call us at {clinic_phone}." if clinic_phone else ""
+    return (
+        "Sorry, I can't answer right now. Your message is saved and our team will see it."
+        + tail
+        + " If you have trouble breathing or feel very unwell, call 911."
+    )
+
+
+class ConversationService:
+    def __init__(
+        self,
+        *,
+        session_factory: sessionmaker,
+        assistant: Assistant,
+        clock: Clock,
+        spool: Spool | None = None,
+        assistant_timeout_s: float = 8.0,
+        public_url: str = "",
+    ) -> None:
+        self.session_factory = session_factory
+        self.assistant = assistant
+        self.clock = clock
+        self.spool = spool
+        self.assistant_timeout_s = assistant_timeout_s
+        self.public_url = public_url
+
+    # ------------------------------------------------------------------ receive
+    def receive(
+        self,
+        session: Session,
+        *,
+        conversation: Conversation,
+        text: str,
+        external_id: str | None = None,
+        media_urls: list[str] | None = None,
+    ) -> tuple[Message, bool]:
+        """Store an inbound message. Returns (message, created); a repeated external id is not stored twice."""
+        if external_id:
+            existing = session.execute(
+                select(Message).where(Message.channel == conversation.channel, Message.external_id == external_id)
+            ).scalar_one_or_none()
+            if existing is not None:
+                return existing, False
+        msg = Message(
+            conversation_id=conversation.id,
+            direction="in",
+            author="patient",
+            channel=conversation.channel,
+            text=text,
+            external_id=external_id,
+            media_urls=media_urls or None,
+            status="received",
+        )
+        session.add(msg)
+        conversation.last_message_at = utcnow()
+        try:
+            with session.begin_nested():
+                session.flush()
+        except IntegrityError:
+            existing = session.execute(
+                select(Message).where(Message.channel == conversation.channel, Message.external_id == external_id)
+            ).scalar_one()
+            return existing, False
+        return msg, True
+
+    # ------------------------------------------------------------------ process
+    async def process(self, message_id: str) -> TurnResult:
+        """Answer one stored inbound message (idempotent: an answered message is not answered again)."""
+        plan = await asyncio.to_thread(self._prepare, message_id)
+        if isinstance(plan, TurnResult):
+            return plan
+        replies: list[Reply] = []
+        topic: str | None = None
+        turn = None
+        assistant_failed = False
+        level = plan.triage.level.value if plan.triage is not None else "none"
+        if plan.escalation_reply:
+            replies.append(Reply(plan.escalation_reply))
+        if plan.takeover:
+            # staff are talking to the patient: only the emergency reply goes out
+            if level != "emergency":
+                replies = []
+        elif level == "emergency":
+            pass  # the call-911 reply never waits on the assistant
+        elif plan.ask_date:
+            replies.append(Reply(_ask_date_text()))
+            topic = "symptom_report"
+        elif plan.assistant_text is not None:
+            try:
+                turn = await asyncio.wait_for(
+                    self.assistant.respond(
+                        conversation_id=plan.conversation_id,
+                        text=plan.assistant_text,
+                        metadata={
+                            "conversation_id": plan.conversation_id,
+                            "channel": plan.channel,
+                            "today": plan.today.isoformat(),
+                            "message_id": plan.message_id,
+                            "escalated": level if level != "none" else None,
+                        },
+                    ),
+                    timeout=self.assistant_timeout_s,
+                )
+            except (AssistantUnavailable, asyncio.TimeoutError, OSError) as exc:
+                log.warning("assistant unavailable for message %s: %s", plan.message_id, type(exc).__name__)
+                assistant_failed = True
+            if turn is not None:
+                topic = turn.topic or (turn.intent if turn.intent in TOPIC_IDS else None)
+                for r in turn.replies:
+                    # the screen already answered the symptom: skip the assistant's own symptom line
+                    if plan.escalation_reply and turn.intent == "symptom_report":
+                        continue
+                    replies.append(Reply(r.text, list(r.buttons)))
+            elif not plan.escalation_reply:
+                replies.append(Reply(holding_reply(plan.clinic_phone)))
+        if topic is None and plan.escalation_ref is not None:
+            topic = "symptom_report"
+        return await asyncio.to_thread(self._finish, plan, replies, topic, turn, assistant_failed)
+
+    def _prepare(self, message_id: str) -> _Plan | TurnResult:
+        from core.dates import parse_treatment_date
+        from core.triage import Level, patient_reply, reason_text, screen
+
+        with session_scope(self.session_factory) as s:
+            msg = s.get(Message, message_id)
+            if msg is None:
+                raise LookupError(f"unknown message {message_id}")
+            conv = s.get(Conversation, msg.conversation_id)
+            if msg.status == "answered":
+                return self._stored_result(s, msg)
+            msg.status = "processing"
+            clinic = get_clinic(s)
+            today = self.clock.today()
+            rec = recovery_for_conversation(s, conv.id, today)
+            text = msg.text or ""
+            assistant_text: str | None = text
+            screen_texts = [text]
+
+            # the answer to "when was your treatment?"
+            if conv.awaiting and conv.awaiting.startswith(AWAIT_DATE):
+                pending_topic = conv.awaiting.split(":", 1)[1] if ":" in conv.awaiting else ""
+                conv.awaiting = None
+                when = parse_treatment_date(text, today)
+                if when is not None:
+                    conv.stated_treatment_on = when
+                    rec = recovery_for_conversation(s, conv.id, today)
+                    if pending_topic == "symptom_report" and conv.pending_message_id:
+                        pending = s.get(Message, conv.pending_message_id)
+                        if pending is not None:
+                            screen_texts = [pending.text or "", text]
+                            assistant_text = None
+                    elif pending_topic in TOPIC_IDS:
+                        assistant_text = f"/{pending_topic}"
+                    else:
+                        assistant_text = "/my_recovery_day"
+                conv.pending_message_id = None
+
+            results = [screen(t, rec.day) for t in screen_texts if t.strip()]
+            triage = results[0] if results else screen("", rec.day)
+            for r in results[1:]:
+                if r.level.rank > triage.level.rank:
+                    triage = r
+                elif r.expected or r.findings:
+                    triage.expected = list(dict.fromkeys([*triage.expected, *r.expected]))
+            if assistant_text is None and triage.level == Level.NONE:
+                # the re-screened symptom turned out to be expected healing: reassure through the assistant
+                assistant_text = "/symptom_report"
+                if screen_texts and screen_texts[0]:
+                    assistant_text = screen_texts[0]
+
+            before = esc_service.active_for_conversation(s, conv.id)
+            before_ref = (before.id, before.level) if before else None
+            escalation_ref = None
+            escalation_reply = None
+            if triage.level.rank >= Level.ROUTINE.rank:
+                change = esc_service.record(
+                    s,
+                    conversation_id=conv.id,
+                    level=triage.level.value,
+                    reason=reason_text(triage, rec.day),
+                    findings=[
+                        {"code": f.code, "level": f.level.value, "matched": f.matched, "rule": f.rule}
+                        for f in triage.findings
+                    ],
+                    recovery_day=rec.day,
+                    message_id=msg.id,
+                )
+                escalation_ref = {"id": change.escalation.id, "level": change.escalation.level}
+                escalation_reply = patient_reply(triage, clinic_name=clinic.name, clinic_phone=clinic.phone)
+                if triage.level.rank >= Level.URGENT.rank and (change.created or change.raised):
+                    self._alert_on_call(s, clinic, change.escalation, rec.day)
+
+            ask_date = (
+                triage.level == Level.NONE
+                and triage.needs_day
+                and rec.day is None
+                and assistant_text is not None
+                and not assistant_text.startswith("/")
+            )
+            if ask_date:
+                conv.awaiting = f"{AWAIT_DATE}:symptom_report"
+                conv.pending_message_id = msg.id
+            patient = s.get(Patient, conv.patient_id) if conv.patient_id else None
+            return _Plan(
+                message_id=msg.id,
+                conversation_id=conv.id,
+                channel=conv.channel,
+                text=text,
+                assistant_text=assistant_text,
+                day=rec.day,
+                today=today,
+                takeover=bool(conv.staff_takeover),
+                opted_out=bool(patient and patient.opted_out),
+                sms_to=(patient.phone if patient and patient.phone else conv.phone),
+                triage=triage,
+                escalation_ref=escalation_ref,
+                escalation_reply=escalation_reply,
+                ask_date=ask_date,
+                before=before_ref,
+                clinic_name=clinic.name,
+                clinic_phone=clinic.phone,
+            )
+
+    def _alert_on_call(self, s: Session, clinic: Any, esc: Any, day: int | None) -> None:
+        if not clinic.oncall_phone:
+            log.warning("no on-call phone configured; %s escalation %s only in the inbox", esc.level, esc.id)
+            return
+        link = f"{self.public_url}/inbox/escalations/{esc.id}" if self.public_url else f"escalation {esc.id}"
+        body = f"{clinic.name} aftercare: {esc.level.upper()} escalation needs a clinician. Open {link}"
+        outbox.enqueue(s, to=clinic.oncall_phone, body=body, purpose="oncall_alert", escalation_id=esc.id, conversation_id=esc.conversation_id)
+
+    def _finish(self, plan: _Plan, replies: list[Reply], topic: str | None, turn: Any, assistant_failed: bool) -> TurnResult:
+        with session_scope(self.session_factory) as s:
+            msg = s.get(Message, plan.message_id)
+            conv = s.get(Conversation, plan.conversation_id)
+            msg.status = "answered"
+            msg.processed_at = utcnow()
+            msg.topic = topic
+            if turn is not None:
+                msg.intent = turn.intent
+                msg.confidence = f"{turn.confidence:.3f}" if turn.confidence is not None else None
+            if topic:
+                conv.last_topic = topic
+            escalation_ref = plan.escalation_ref
+            if assistant_failed and not plan.takeover:
+                change = esc_service.record(
+                    s,
+                    conversation_id=conv.id,
+                    level="routine",
+                    reason="the assistant could not answer; the message needs a person",
+                    recovery_day=plan.day,
+                    message_id=msg.id,
+                )
+                escalation_ref = escalation_ref or {"id": change.escalation.id, "level": change.escalation.level}
+            # escalations opened or raised by the assistant's actions (talk to staff, booking)
+            after = esc_service.active_for_conversation(s, conv.id)
+            if escalation_ref is None and after is not None and (plan.before is None or plan.before != (after.id, after.level)):
+                escalation_ref = {"id": after.id, "level": after.level}
+            elif escalation_ref is not None and after is not None and after.id == escalation_ref["id"]:
+                escalation_ref = {"id": after.id, "level": after.level}
+            for r in replies:
+                out = Message(
+                    conversation_id=conv.id,
+                    direction="out",
+                    author="bot",
+                    channel=conv.channel,
+                    text=r.text,
+                    buttons=r.buttons or None,
+                    status="sent" if conv.channel != SMS_CHANNEL else "queued",
+                    topic=topic,
+                )
+                s.add(out)
+                s.flush()
+                if conv.channel == SMS_CHANNEL and plan.sms_to and not plan.opted_out:
+                    outbox.enqueue(s, to=plan.sms_to, body=r.text, purpose="reply", conversation_id=conv.id, message_id=out.id)
+            conv.last_message_at = utcnow()
+            return TurnResult(plan.message_id, conv.id, replies, topic, escalation_ref)
+
+    def _stored_result(self, s: Session, msg: Message) -> TurnResult:
+        outs = list(
+            s.execute(
+                select(Message)
+                .where(Message.conversation_id == msg.conversation_id, Message.direction == "out", Message.created_at >= msg.created_at)
+                .order_by(Message.created_at)
+            ).scalars()
+        )
+        return TurnResult(msg.id, msg.conversation_id, [Reply(m.text, m.buttons or []) for m in outs], msg.topic, None)
+
+    # ---------------------------------------------------------- database down
+    def screen_without_database(self, *, channel: str, conversation_id: str | None, text: str, extra: dict[str, Any] | None = None) -> TurnResult:
+        """The database is unreachable: screen anyway, answer safely, spool the message for replay."""
+        from core.triage import Level, patient_reply, reason_text, screen
+
+        triage = screen(text, None)
+        record = {
+            "channel": channel,
+            "conversation_id": conversation_id,
+            "text": text,
+            "received_at": utcnow().isoformat(),
+            "level": triage.level.value,
+            "reason": reason_text(triage, None) if triage.level != Level.NONE else "",
+            "findings": [{"code": f.code, "level": f.level.value, "matched": f.matched, "rule": f.rule} for f in triage.findings],
+            **(extra or {}),
+        }
+        if self.spool is not None:
+            self.spool.append(record)
+        if triage.level.rank >= Level.ROUTINE.rank:
+            text_out = patient_reply(triage, clinic_name="the clinic", clinic_phone="")
+        else:
+            text_out = holding_reply("")
+        ref = {"id": "pending", "level": triage.level.value} if triage.level.rank >= Level.ROUTINE.rank else None
+        return TurnResult(None, conversation_id or "", [Reply(text_out)], "symptom_report" if ref else None, ref, stored=False)
+
+    def replay_spooled(self, record: dict[str, Any]) -> None:
+        """Store one spooled message (and its escalation) now that the database is back."""
+        with session_scope(self.session_factory) as s:
+            conv = s.get(Conversation, record.get("conversation_id") or "") if record.get("conversation_id") else None
+            if conv is None:
+                conv = Conversation(channel=record.get("channel") or WEB_CHANNEL, phone=record.get("phone"))
+                s.add(conv)
+                s.flush()
+            msg, created = self.receive(s, conversation=conv, text=record.get("text", ""), external_id=record.get("external_id"))
+            if not created:
+                return
+            msg.status = "answered"
+            msg.processed_at = utcnow()
+            if record.get("level") in ("routine", "urgent", "emergency"):
+                change = esc_service.record(
+                    s,
+                    conversation_id=conv.id,
+                    level=record["level"],
+                    reason=record.get("reason") or "red flag received while the database was down",
+                    findings=record.get("findings") or [],
+                    message_id=msg.id,
+                )
+                if record["level"] in ("urgent", "emergency"):
+                    self._alert_on_call(s, get_clinic(s), change.escalation, None)
+            else:
+                esc_service.record(
+                    s,
+                    conversation_id=conv.id,
+                    level="routine",
+                    reason="message received while the service was degraded; needs a person",
+                    message_id=msg.id,
+                )
+
+
+def assistant_reply_dicts(replies: list[AssistantReply]) -> list[dict[str, Any]]:
+    return [{"text": r.text, "buttons": r.buttons} for r in replies]

@@ -1,0 +1,181 @@
+"""Escalations: one open escalation per conversation, raised when needed, never dropped."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import case, select
+from sqlalchemy.orm import Session
+
+from core.db import utcnow
+from core.models import Conversation, Escalation, EscalationEvent, EscalationNote
+
+LEVEL_RANK = {"none": 0, "routine": 1, "urgent": 2, "emergency": 3}
+LEVELS = ("emergency", "urgent", "routine")
+STATUSES = ("open", "acknowledged", "resolved")
+
+
+class EscalationError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class EscalationChange:
+    escalation: Escalation
+    created: bool
+    raised: bool
+    previous_level: str | None
+
+
+def active_for_conversation(session: Session, conversation_id: str) -> Escalation | None:
+    """The conversation's escalation that is not resolved yet (open or acknowledged)."""
+    return session.execute(
+        select(Escalation)
+        .where(Escalation.conversation_id == conversation_id, Escalation.status != "resolved")
+        .order_by(Escalation.created_at.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def record(
+    session: Session,
+    *,
+    conversation_id: str,
+    level: str,
+    reason: str,
+    findings: list[dict] | None = None,
+    recovery_day: int | None = None,
+    message_id: str | None = None,
+) -> EscalationChange:
+    """Open an escalation or join the conversation's active one, raising its level if needed."""
+    level = str(getattr(level, "value", level))
+    if level not in LEVEL_RANK or level == "none":
+        raise EscalationError(f"not an escalation level: {level!r}")
+    conv = session.get(Conversation, conversation_id)
+    if conv is None:
+        raise EscalationError(f"unknown conversation {conversation_id}")
+    esc = active_for_conversation(session, conversation_id)
+    created = raised = False
+    previous = None
+    if esc is None:
+        esc = Escalation(
+            conversation_id=conversation_id,
+            patient_id=conv.patient_id,
+            level=level,
+            status="open",
+            reason=reason,
+            findings=findings or [],
+            recovery_day=recovery_day,
+            trigger_message_id=message_id,
+        )
+        session.add(esc)
+        created = True
+    else:
+        previous = esc.level
+        if LEVEL_RANK[level] > LEVEL_RANK[esc.level]:
+            esc.level = level
+            esc.reason = reason
+            esc.trigger_message_id = message_id or esc.trigger_message_id
+            raised = True
+            # a raised escalation needs fresh attention even if someone acknowledged the old level
+            if esc.status == "acknowledged":
+                esc.status = "open"
+        esc.findings = list(esc.findings or []) + list(findings or [])
+        if recovery_day is not None:
+            esc.recovery_day = recovery_day
+        esc.updated_at = utcnow()
+    session.flush()
+    session.add(
+        EscalationEvent(
+            escalation_id=esc.id,
+            message_id=message_id,
+            level=level,
+            reason=reason,
+            findings=findings or [],
+            recovery_day=recovery_day,
+        )
+    )
+    session.flush()
+    return EscalationChange(esc, created, raised, previous)
+
+
+def open_or_join(
+    session: Session,
+    *,
+    conversation_id: str,
+    level: str,
+    reason: str,
+    findings: list[dict] | None = None,
+    recovery_day: int | None = None,
+    message_id: str | None = None,
+) -> Escalation:
+    """Same as :func:`record`, returning just the escalation (used by the Rasa actions)."""
+    return record(
+        session,
+        conversation_id=conversation_id,
+        level=level,
+        reason=reason,
+        findings=findings,
+        recovery_day=recovery_day,
+        message_id=message_id,
+    ).escalation
+
+
+def severity_order():
+    """ORDER BY: most severe first, then oldest first."""
+    return (
+        case({"emergency": 0, "urgent": 1, "routine": 2}, value=Escalation.level, else_=3),
+        Escalation.created_at.asc(),
+    )
+
+
+def list_escalations(
+    session: Session,
+    *,
+    status: str | None = None,
+    level: str | None = None,
+    assignee_id: str | None = None,
+    limit: int = 500,
+) -> list[Escalation]:
+    q = select(Escalation)
+    if status:
+        q = q.where(Escalation.status == status)
+    if level:
+        q = q.where(Escalation.level == level)
+    if assignee_id:
+        q = q.where(Escalation.assignee_id == assignee_id)
+    return list(session.execute(q.order_by(*severity_order()).limit(limit)).scalars())
+
+
+def acknowledge(session: Session, esc: Escalation, *, staff_id: str, now: datetime | None = None) -> None:
+    if esc.status == "resolved":
+        raise EscalationError("escalation is already resolved")
+    esc.status = "acknowledged"
+    esc.acknowledged_at = now or utcnow()
+    esc.acknowledged_by = staff_id
+
+
+def resolve(session: Session, esc: Escalation, *, staff_id: str, note: str, now: datetime | None = None) -> None:
+    if not note.strip():
+        raise EscalationError("a resolution note is required")
+    esc.status = "resolved"
+    esc.resolved_at = now or utcnow()
+    esc.resolved_by = staff_id
+    esc.resolution_note = note.strip()
+    if esc.acknowledged_at is None:
+        esc.acknowledged_at = esc.resolved_at
+        esc.acknowledged_by = staff_id
+
+
+def assign(session: Session, esc: Escalation, *, assignee_id: str | None) -> None:
+    esc.assignee_id = assignee_id
+
+
+def add_note(session: Session, esc: Escalation, *, staff_id: str, text: str) -> EscalationNote:
+    if not text.strip():
+        raise EscalationError("a note cannot be empty")
+    note = EscalationNote(escalation_id=esc.id, staff_id=staff_id, text=text.strip())
+    session.add(note)
+    session.flush()
+    return note

@@ -1,0 +1,258 @@
+"""The data model. Timestamps are UTC; ids are opaque hex strings."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Index,
+)
+from sqlalchemy.orm import relationship
+
+from core.db import Base, new_id, utcnow
+
+TZDateTime = DateTime(timezone=True)
+
+
+class Clinic(Base):
+    """The clinic's own settings (one row)."""
+
+    __tablename__ = "clinic"
+    id = Column(Integer, primary_key=True, default=1)
+    name = Column(String(200), nullable=False, default="Our clinic")
+    phone = Column(String(32), nullable=False, default="")
+    booking_url = Column(String(500), nullable=False, default="")
+    hours = Column(String(200), nullable=False, default="")
+    timezone = Column(String(64), nullable=False, default="America/New_York")
+    oncall_name = Column(String(200), nullable=False, default="")
+    oncall_phone = Column(String(32), nullable=False, default="")
+    widget_color = Column(String(16), nullable=False, default="#0f5f73")
+    widget_greeting = Column(String(300), nullable=False, default="")
+    checkin_hour_start = Column(Integer, nullable=False, default=9)
+    checkin_hour_end = Column(Integer, nullable=False, default=19)
+    updated_at = Column(TZDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+
+class Patient(Base):
+    __tablename__ = "patients"
+    id = Column(String(32), primary_key=True, default=new_id)
+    first_name = Column(String(100), nullable=False)
+    last_name = Column(String(100), nullable=False, default="")
+    phone = Column(String(20), nullable=True, unique=True)
+    chat_token = Column(String(64), nullable=False, unique=True)
+    opted_out = Column(Boolean, nullable=False, default=False)
+    opted_out_at = Column(TZDateTime, nullable=True)
+    checkins_paused = Column(Boolean, nullable=False, default=False)
+    created_at = Column(TZDateTime, nullable=False, default=utcnow)
+
+    treatments = relationship("Treatment", back_populates="patient", order_by="Treatment.performed_on")
+
+
+class Treatment(Base):
+    __tablename__ = "treatments"
+    id = Column(String(32), primary_key=True, default=new_id)
+    patient_id = Column(String(32), ForeignKey("patients.id", ondelete="CASCADE"), nullable=False, index=True)
+    procedure = Column(String(64), nullable=False, default="microneedling")
+    area = Column(String(64), nullable=False, default="face")
+    performed_on = Column(Date, nullable=False)
+    created_at = Column(TZDateTime, nullable=False, default=utcnow)
+
+    patient = relationship("Patient", back_populates="treatments")
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+    id = Column(String(32), primary_key=True, default=new_id)
+    channel = Column(String(16), nullable=False)  # "sms" | "web"
+    patient_id = Column(String(32), ForeignKey("patients.id", ondelete="SET NULL"), nullable=True, index=True)
+    phone = Column(String(20), nullable=True, index=True)  # SMS sender, also for unknown numbers
+    # web chat: the session id the widget holds (secret, unguessable)
+    session_key = Column(String(64), nullable=True, unique=True)
+    staff_takeover = Column(Boolean, nullable=False, default=False)
+    takeover_by = Column(String(32), ForeignKey("staff_users.id", ondelete="SET NULL"), nullable=True)
+    stated_treatment_on = Column(Date, nullable=True)  # a date the patient told us (unknown patients)
+    awaiting = Column(String(64), nullable=True)  # e.g. "treatment_date:makeup" while we wait for an answer
+    pending_message_id = Column(String(32), nullable=True)  # the symptom message waiting for the date
+    last_topic = Column(String(64), nullable=True)
+    clarify_count = Column(Integer, nullable=False, default=0)
+    created_at = Column(TZDateTime, nullable=False, default=utcnow)
+    last_message_at = Column(TZDateTime, nullable=False, default=utcnow)
+
+    patient = relationship("Patient")
+    messages = relationship("Message", back_populates="conversation", order_by="Message.created_at")
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_message_channel_external"),)
+    id = Column(String(32), primary_key=True, default=new_id)
+    conversation_id = Column(String(32), ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False, index=True)
+    direction = Column(String(8), nullable=False)  # "in" | "out"
+    author = Column(String(16), nullable=False)  # patient | bot | staff | system
+    staff_id = Column(String(32), ForeignKey("staff_users.id", ondelete="SET NULL"), nullable=True)
+    channel = Column(String(16), nullable=False)
+    text = Column(Text, nullable=False, default="")
+    buttons = Column(JSON, nullable=True)
+    media_urls = Column(JSON, nullable=True)
+    external_id = Column(String(64), nullable=True)  # Twilio MessageSid
+    # inbound: received -> processing -> answered | failed; outbound: sent
+    status = Column(String(16), nullable=False, default="received")
+    topic = Column(String(64), nullable=True)
+    intent = Column(String(64), nullable=True)
+    confidence = Column(String(16), nullable=True)
+    created_at = Column(TZDateTime, nullable=False, default=utcnow, index=True)
+    processed_at = Column(TZDateTime, nullable=True)
+
+    conversation = relationship("Conversation", back_populates="messages")
+
+
+class StaffUser(Base):
+    __tablename__ = "staff_users"
+    id = Column(String(32), primary_key=True, default=new_id)
+    email = Column(String(200), nullable=False, unique=True)
+    display_name = Column(String(200), nullable=False)
+    role = Column(String(16), nullable=False)  # admin | clinician | frontdesk
+    password_hash = Column(String(300), nullable=False)
+    active = Column(Boolean, nullable=False, default=True)
+    failed_logins = Column(Integer, nullable=False, default=0)
+    locked_until = Column(TZDateTime, nullable=True)
+    created_at = Column(TZDateTime, nullable=False, default=utcnow)
+    last_login_at = Column(TZDateTime, nullable=True)
+
+
+class StaffSession(Base):
+    __tablename__ = "staff_sessions"
+    id = Column(String(64), primary_key=True)  # sha256 of the cookie value
+    staff_id = Column(String(32), ForeignKey("staff_users.id", ondelete="CASCADE"), nullable=False, index=True)
+    csrf_token = Column(String(64), nullable=False)
+    created_at = Column(TZDateTime, nullable=False, default=utcnow)
+    last_seen_at = Column(TZDateTime, nullable=False, default=utcnow)
+    ended_at = Column(TZDateTime, nullable=True)
+
+
+class Escalation(Base):
+    __tablename__ = "escalations"
+    id = Column(String(32), primary_key=True, default=new_id)
+    conversation_id = Column(String(32), ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False, index=True)
+    patient_id = Column(String(32), ForeignKey("patients.id", ondelete="SET NULL"), nullable=True, index=True)
+    level = Column(String(16), nullable=False)  # emergency | urgent | routine
+    status = Column(String(16), nullable=False, default="open", index=True)  # open | acknowledged | resolved
+    reason = Column(Text, nullable=False, default="")
+    findings = Column(JSON, nullable=True)  # [{"code", "level", "matched", "rule"}]
+    recovery_day = Column(Integer, nullable=True)
+    trigger_message_id = Column(String(32), ForeignKey("messages.id", ondelete="SET NULL"), nullable=True)
+    assignee_id = Column(String(32), ForeignKey("staff_users.id", ondelete="SET NULL"), nullable=True)
+    created_at = Column(TZDateTime, nullable=False, default=utcnow)
+    updated_at = Column(TZDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    acknowledged_at = Column(TZDateTime, nullable=True)
+    acknowledged_by = Column(String(32), ForeignKey("staff_users.id", ondelete="SET NULL"), nullable=True)
+    resolved_at = Column(TZDateTime, nullable=True)
+    resolved_by = Column(String(32), ForeignKey("staff_users.id", ondelete="SET NULL"), nullable=True)
+    resolution_note = Column(Text, nullable=True)
+
+    conversation = relationship("Conversation")
+    patient = relationship("Patient")
+    notes = relationship("EscalationNote", back_populates="escalation", order_by="EscalationNote.created_at")
+    events = relationship("EscalationEvent", back_populates="escalation", order_by="EscalationEvent.created_at")
+
+
+class EscalationEvent(Base):
+    """Each message or finding that joined an escalation (the reasons, over time)."""
+
+    __tablename__ = "escalation_events"
+    id = Column(String(32), primary_key=True, default=new_id)
+    escalation_id = Column(String(32), ForeignKey("escalations.id", ondelete="CASCADE"), nullable=False, index=True)
+    message_id = Column(String(32), ForeignKey("messages.id", ondelete="SET NULL"), nullable=True)
+    level = Column(String(16), nullable=False)
+    reason = Column(Text, nullable=False, default="")
+    findings = Column(JSON, nullable=True)
+    recovery_day = Column(Integer, nullable=True)
+    created_at = Column(TZDateTime, nullable=False, default=utcnow)
+
+    escalation = relationship("Escalation", back_populates="events")
+
+
+class EscalationNote(Base):
+    """A private staff note on an escalation (never sent to the patient)."""
+
+    __tablename__ = "escalation_notes"
+    id = Column(String(32), primary_key=True, default=new_id)
+    escalation_id = Column(String(32), ForeignKey("escalations.id", ondelete="CASCADE"), nullable=False, index=True)
+    staff_id = Column(String(32), ForeignKey("staff_users.id", ondelete="SET NULL"), nullable=True)
+    text = Column(Text, nullable=False)
+    created_at = Column(TZDateTime, nullable=False, default=utcnow)
+
+    escalation = relationship("Escalation", back_populates="notes")
+
+
+class OutboxMessage(Base):
+    """A message to send (SMS through Twilio, or to the on-call contact)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    id = Column(String(32), primary_key=True, default=new_id)
+    channel = Column(String(16), nullable=False, default="sms")
+    to = Column(String(32), nullable=False)
+    body = Column(Text, nullable=False)
+    purpose = Column(String(24), nullable=False)  # reply | staff_reply | oncall_alert | checkin | system
+    conversation_id = Column(String(32), ForeignKey("conversations.id", ondelete="SET NULL"), nullable=True, index=True)
+    message_id = Column(String(32), ForeignKey("messages.id", ondelete="SET NULL"), nullable=True)
+    escalation_id = Column(String(32), ForeignKey("escalations.id", ondelete="SET NULL"), nullable=True, index=True)
+    # pending -> sending -> sent -> delivered | undelivered | failed ; or suppressed / dead
+    status = Column(String(16), nullable=False, default="pending")
+    attempts = Column(Integer, nullable=False, default=0)
+    next_attempt_at = Column(TZDateTime, nullable=False, default=utcnow)
+    last_error = Column(Text, nullable=True)
+    provider_sid = Column(String(64), nullable=True, index=True)
+    created_at = Column(TZDateTime, nullable=False, default=utcnow)
+    updated_at = Column(TZDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+
+class AuditLog(Base):
+    """Append-only: who saw or did what, when. Never message text."""
+
+    __tablename__ = "audit_log"
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    at = Column(TZDateTime, nullable=False, default=utcnow, index=True)
+    actor_id = Column(String(32), nullable=True)
+    actor_label = Column(String(200), nullable=False)
+    action = Column(String(64), nullable=False)
+    object_type = Column(String(32), nullable=False, default="")
+    object_id = Column(String(64), nullable=False, default="")
+    detail = Column(String(500), nullable=False, default="")
+
+
+class CheckinStep(Base):
+    """One step of a procedure's check-in plan (editable by an admin)."""
+
+    __tablename__ = "checkin_steps"
+    __table_args__ = (UniqueConstraint("procedure", "key", name="uq_checkin_step"),)
+    id = Column(String(32), primary_key=True, default=new_id)
+    procedure = Column(String(64), nullable=False, default="microneedling")
+    key = Column(String(32), nullable=False)  # day1, day3, day7, week4
+    day = Column(Integer, nullable=False)
+    body = Column(Text, nullable=False)
+    active = Column(Boolean, nullable=False, default=True)
+
+
+class CheckinSend(Base):
+    """A check-in sent (or skipped) for one treatment: unique per step, so never twice."""
+
+    __tablename__ = "checkin_sends"
+    __table_args__ = (UniqueConstraint("treatment_id", "step_key", name="uq_checkin_send"),)
+    id = Column(String(32), primary_key=True, default=new_id)
+    treatment_id = Column(String(32), ForeignKey("treatments.id", ondelete="CASCADE"), nullable=False)
+    patient_id = Column(String(32), ForeignKey("patients.id", ondelete="CASCADE"), nullable=False, index=True)
+    step_key = Column(String(32), nullable=False)
+    status = Column(String(16), nullable=False)  # queued | skipped
+    skip_reason = Column(String(64), nullable=True)
+    outbox_id = Column(String(32), ForeignKey("outbox.id", ondelete="SET NULL"), nullable=True)
+    created_at = Column(TZDateTime, nullable=False, default=utcnow)

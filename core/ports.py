@@ -1,0 +1,54 @@
+"""Ports: the small interfaces the core needs from the outside world.
+
+Adapters live in api/ (Rasa over HTTP, Twilio REST); unit tests use fakes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Protocol
+
+
+@dataclass
+class AssistantReply:
+    text: str
+    buttons: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class AssistantTurn:
+    """What the assistant answered for one patient message."""
+
+    replies: list[AssistantReply]
+    intent: str | None = None
+    confidence: float | None = None
+    topic: str | None = None  # set by the assistant when it knows better than the intent
+
+
+class AssistantUnavailable(RuntimeError):
+    """The assistant (Rasa server or action server) could not answer in time."""
+
+
+class Assistant(Protocol):
+    async def respond(self, *, conversation_id: str, text: str, metadata: dict[str, Any]) -> AssistantTurn: ...
+
+    async def ready(self) -> bool: ...
+
+
+@dataclass
+class SendResult:
+    ok: bool
+    provider_id: str | None = None
+    error: str | None = None
+    permanent: bool = False  # True: never retry (opted out, invalid number)
+
+
+class SmsSender(Protocol):
+    def send(self, *, to: str, body: str, status_callback: str | None = None) -> SendResult: ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+    def today(self) -> date: ...

@@ -1,0 +1,146 @@
+"""One settings object, read from environment variables.
+
+Outside development (``AFTERCARE_ENV`` other than ``development``/``test``) it refuses
+to start with a missing or default secret.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA_DIR = PROJECT_ROOT / "var"
+INSECURE_SECRET = "dev-insecure-secret-change-me"
+
+
+class SettingsError(RuntimeError):
+    """Raised when the configuration is unsafe or incomplete."""
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    return float(raw) if raw else default
+
+
+@dataclass
+class Settings:
+    env: str = "development"
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str = ""
+    port: int = 8000
+    host: str = "127.0.0.1"
+    api_token: str = ""
+    api_token_generated: bool = False
+    secret_key: str = INSECURE_SECRET
+    public_url: str = ""
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_from_number: str = ""
+    twilio_messaging_service_sid: str = ""
+    twilio_api_base: str = ""  # tests point the real twilio client at a local fake REST endpoint
+    rasa_url: str = ""
+    action_url: str = ""
+    rasa_timeout_s: float = 8.0
+    allowed_origins: list[str] = field(default_factory=list)
+    clinic_timezone: str = "America/New_York"
+    log_level: str = "INFO"
+
+    @property
+    def is_development(self) -> bool:
+        return self.env in {"development", "test"}
+
+    @property
+    def twilio_enabled(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token and (self.twilio_from_number or self.twilio_messaging_service_sid))
+
+    @property
+    def secure_cookies(self) -> bool:
+        return not self.is_development
+
+    def validate(self) -> None:
+        """Refuse unsafe defaults outside development."""
+        if self.is_development:
+            return
+        problems = []
+        if not self.api_token or self.api_token_generated:
+            problems.append("AFTERCARE_API_TOKEN must be set")
+        elif len(self.api_token) < 24:
+            problems.append("AFTERCARE_API_TOKEN must be at least 24 characters")
+        if not self.secret_key or self.secret_key == INSECURE_SECRET or len(self.secret_key) < 32:
+            problems.append("AFTERCARE_SECRET_KEY must be set to a random value of 32+ characters")
+        if not self.public_url.startswith("https://"):
+            problems.append("AFTERCARE_PUBLIC_URL must be the https:// URL Twilio calls")
+        if self.twilio_account_sid and not self.twilio_auth_token:
+            problems.append("TWILIO_AUTH_TOKEN is required with TWILIO_ACCOUNT_SID")
+        if problems:
+            raise SettingsError("Refusing to start outside development: " + "; ".join(problems))
+
+
+def port_plan(port: int) -> tuple[int, int]:
+    """Internal ports (rasa, action server) derived from the public port.
+
+    Spaced two apart per public port so instances on neighbouring public ports
+    (8000 and 8001) never collide.
+    """
+    base = 20000 + (port % 10000) * 2
+    return base, base + 1
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Build the settings from ``environ`` (defaults to ``os.environ``)."""
+    if environ is not None:
+        saved = dict(os.environ)
+        os.environ.clear()
+        os.environ.update(environ)
+    try:
+        env = os.environ.get("AFTERCARE_ENV", "development").strip() or "development"
+        data_dir = Path(os.environ.get("AFTERCARE_DATA_DIR", "") or DEFAULT_DATA_DIR)
+        port = _int("AFTERCARE_PORT", 8000)
+        rasa_port, action_port = port_plan(port)
+        token = os.environ.get("AFTERCARE_API_TOKEN", "").strip()
+        generated = False
+        if not token:
+            token = secrets.token_urlsafe(24)
+            generated = True
+        origins = [o.strip().rstrip("/") for o in os.environ.get("AFTERCARE_ALLOWED_ORIGINS", "").split(",") if o.strip()]
+        settings = Settings(
+            env=env,
+            data_dir=data_dir,
+            database_url=os.environ.get("AFTERCARE_DATABASE_URL", "").strip() or f"sqlite:///{data_dir / 'aftercare.db'}",
+            port=port,
+            host=os.environ.get("AFTERCARE_HOST", "127.0.0.1"),
+            api_token=token,
+            api_token_generated=generated,
+            secret_key=os.environ.get("AFTERCARE_SECRET_KEY", "").strip() or INSECURE_SECRET,
+            public_url=os.environ.get("AFTERCARE_PUBLIC_URL", "").strip().rstrip("/") or f"http://127.0.0.1:{port}",
+            twilio_account_sid=os.environ.get("TWILIO_ACCOUNT_SID", "").strip(),
+            twilio_auth_token=os.environ.get("TWILIO_AUTH_TOKEN", "").strip(),
+            twilio_from_number=os.environ.get("TWILIO_FROM_NUMBER", "").strip(),
+            twilio_messaging_service_sid=os.environ.get("TWILIO_MESSAGING_SERVICE_SID", "").strip(),
+            twilio_api_base=os.environ.get("AFTERCARE_TWILIO_API_BASE", "").strip(),
+            rasa_url=os.environ.get("AFTERCARE_RASA_URL", "").strip() or f"http://127.0.0.1:{rasa_port}",
+            action_url=os.environ.get("AFTERCARE_ACTION_URL", "").strip() or f"http://127.0.0.1:{action_port}/webhook",
+            rasa_timeout_s=_float("AFTERCARE_RASA_TIMEOUT", 8.0),
+            allowed_origins=origins,
+            clinic_timezone=os.environ.get("AFTERCARE_CLINIC_TIMEZONE", "America/New_York"),
+            log_level=os.environ.get("AFTERCARE_LOG_LEVEL", "INFO").upper(),
+        )
+    finally:
+        if environ is not None:
+            os.environ.clear()
+            os.environ.update(saved)
+    settings.validate()
+    return settings

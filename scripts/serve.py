@@ -1,0 +1,244 @@
+"""Start the whole service: the action server, the Rasa server and the API.
+
+Used by `make run` (foreground, prefixed logs, Ctrl-C stops everything) and by the
+end-to-end tests (Stack(...).start()). Internal ports come from the public port
+(core.settings.port_plan) so instances on different AFTERCARE_PORTs never collide.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from core.settings import load_settings, port_plan  # noqa: E402
+
+COLORS = {"api": "\033[36m", "rasa": "\033[35m", "actions": "\033[33m"}
+RESET = "\033[0m"
+
+
+def latest_model(models_dir: Path) -> Path | None:
+    models = sorted(models_dir.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    return models[-1] if models else None
+
+
+@dataclass
+class Proc:
+    name: str
+    cmd: list[str]
+    popen: subprocess.Popen | None = None
+    restarts: int = 0
+
+
+@dataclass
+class Stack:
+    port: int = 8000
+    env: dict[str, str] = field(default_factory=dict)
+    quiet: bool = False
+    log_file: Path | None = None
+    procs: list[Proc] = field(default_factory=list)
+    _stopping: bool = False
+
+    def child_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(self.env)
+        rasa_port, action_port = port_plan(self.port)
+        env.setdefault("AFTERCARE_PORT", str(self.port))
+        env["AFTERCARE_PORT"] = str(self.port)
+        env.setdefault("AFTERCARE_RASA_URL", f"http://127.0.0.1:{rasa_port}")
+        env.setdefault("AFTERCARE_ACTION_URL", f"http://127.0.0.1:{action_port}/webhook")
+        env["RASA_TELEMETRY_ENABLED"] = "false"
+        env["TF_CPP_MIN_LOG_LEVEL"] = "3"
+        env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+        env["PYTHONUNBUFFERED"] = "1"
+        env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+        return env
+
+    def _endpoints_file(self, env: dict[str, str]) -> Path:
+        run_dir = Path(env.get("AFTERCARE_DATA_DIR") or ROOT / "var") / "run"
+        run_dir.mkdir(parents=True, exist_ok=True)
+        path = run_dir / f"endpoints-{self.port}.yml"
+        path.write_text(f'action_endpoint:\n  url: "{env["AFTERCARE_ACTION_URL"]}"\n')
+        return path
+
+    def start(self, wait: bool = True, timeout: float = 240.0) -> None:
+        env = self.child_env()
+        settings = load_settings(env)
+        model = Path(env["AFTERCARE_MODEL"]) if env.get("AFTERCARE_MODEL") else latest_model(ROOT / "models")
+        if model is None or not model.exists():
+            raise SystemExit("No trained model in models/. Run `make train` (make run does it for you).")
+        rasa_port, action_port = port_plan(self.port)
+        py = sys.executable
+        rasa_bin = str(Path(py).with_name("rasa"))
+        endpoints = self._endpoints_file(env)
+        self._env = env
+        self.procs = [
+            Proc("actions", [py, "-m", "rasa_sdk", "--actions", "actions", "--port", str(action_port)]),
+            Proc(
+                "rasa",
+                [
+                    rasa_bin, "run", "--model", str(model), "--endpoints", str(endpoints),
+                    "--credentials", str(ROOT / "bot" / "credentials.yml"), "--port", str(rasa_port),
+                    "--interface", "127.0.0.1", "--response-timeout", "10",
+                ],
+            ),
+            Proc(
+                "api",
+                [
+                    py, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", settings.host,
+                    "--port", str(self.port), "--no-server-header", "--timeout-graceful-shutdown", "5",
+                ],
+            ),
+        ]
+        for p in self.procs:
+            self._spawn(p)
+        threading.Thread(target=self._watch, daemon=True).start()
+        if wait:
+            self.wait_ready(timeout)
+
+    def _spawn(self, p: Proc) -> None:
+        p.popen = subprocess.Popen(
+            p.cmd, cwd=ROOT, env=self._env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, bufsize=1, start_new_session=True,
+        )
+        threading.Thread(target=self._pump, args=(p, p.popen), daemon=True).start()
+
+    def _pump(self, p: Proc, popen: subprocess.Popen) -> None:
+        color = COLORS.get(p.name, "") if sys.stdout.isatty() else ""
+        reset = RESET if color else ""
+        fh = open(self.log_file, "a", encoding="utf-8") if self.log_file else None
+        for line in popen.stdout:  # type: ignore[union-attr]
+            if fh:
+                fh.write(f"[{p.name}] {line}")
+                fh.flush()
+            if not self.quiet:
+                sys.stdout.write(f"{color}{p.name:>7} |{reset} {line}")
+                sys.stdout.flush()
+        if fh:
+            fh.close()
+
+    def _watch(self) -> None:
+        """Restart the Rasa server or action server if one dies (the API keeps answering meanwhile)."""
+        while not self._stopping:
+            for p in self.procs:
+                if self._stopping or p.popen is None or p.popen.poll() is None:
+                    continue
+                if p.restarts >= 5:
+                    continue
+                p.restarts += 1
+                print(f"[serve] {p.name} exited with {p.popen.returncode}; restarting ({p.restarts}/5)", flush=True)
+                time.sleep(min(2 * p.restarts, 10))
+                if not self._stopping:
+                    self._spawn(p)
+            time.sleep(0.5)
+
+    def wait_ready(self, timeout: float = 240.0) -> float:
+        start = time.monotonic()
+        url = f"http://127.0.0.1:{self.port}/healthz"
+        while time.monotonic() - start < timeout:
+            try:
+                with urllib.request.urlopen(url, timeout=2) as r:
+                    if r.status == 200:
+                        return time.monotonic() - start
+            except Exception:
+                pass
+            time.sleep(0.5)
+        self.stop()
+        raise TimeoutError(f"service on port {self.port} not ready after {timeout:.0f}s")
+
+    def stop(self) -> None:
+        self._stopping = True
+        for p in reversed(self.procs):
+            if p.popen and p.popen.poll() is None:
+                try:
+                    os.killpg(p.popen.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        deadline = time.monotonic() + 15
+        for p in self.procs:
+            if p.popen is None:
+                continue
+            try:
+                p.popen.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(p.popen.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                p.popen.wait()
+
+    def pids(self) -> dict[str, int]:
+        return {p.name: p.popen.pid for p in self.procs if p.popen}
+
+
+def prepare(env: dict[str, str]) -> None:
+    """Migrations and demo data (idempotent)."""
+    from core.migrate import upgrade
+    from scripts.demo_data import seed
+
+    settings = load_settings(env)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url)
+    if env.get("AFTERCARE_DEMO_DATA", "1") != "0":
+        seed(settings)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--no-prepare", action="store_true", help="skip migrations and demo data")
+    args = ap.parse_args()
+    env = dict(os.environ)
+    port = int(env.get("AFTERCARE_PORT", "8000") or 8000)
+    generated = False
+    if not env.get("AFTERCARE_API_TOKEN"):
+        import secrets
+
+        env["AFTERCARE_API_TOKEN"] = secrets.token_urlsafe(24)
+        generated = True
+    os.environ.update(env)
+    if not args.no_prepare:
+        prepare(env)
+    stack = Stack(port=port, env=env)
+    started = time.monotonic()
+
+    def _stop(*_a) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        stack.start(wait=False)
+        took = stack.wait_ready()
+        base = f"http://127.0.0.1:{port}"
+        print(
+            "\n"
+            f"  Aftercare assistant is ready ({took:.1f}s; {time.monotonic() - started:.1f}s since start)\n"
+            f"    Web chat demo page : {base}/demo\n"
+            f"    SMS simulator      : {base}/simulator\n"
+            f"    Staff inbox        : {base}/inbox   (demo sign-in: see README)\n"
+            f"    API docs           : {base}/docs\n"
+            f"    Health             : {base}/healthz\n"
+            + (f"    Integration token  : {env['AFTERCARE_API_TOKEN']}   (generated for this run)\n" if generated else "")
+            + "  Ctrl-C stops everything.\n",
+            flush=True,
+        )
+        while True:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        print("\n[serve] stopping...", flush=True)
+    finally:
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

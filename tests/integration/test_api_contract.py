@@ -1,0 +1,127 @@
+"""The public HTTP contract of shared/spec/api.md, on SQLite and PostgreSQL, over real HTTP-level
+requests (TestClient) with a fake assistant at the port. The real assistant is covered in test_stack.py."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import make_settings
+from tests.fakes import FakeAssistant
+
+
+@pytest.fixture
+def api(tmp_path, db_url, fixed_clock):
+    from api.app import create_app
+
+    app = create_app(make_settings(tmp_path, db_url), assistant=FakeAssistant(), clock=fixed_clock, start_workers=False)
+    with TestClient(app) as c:
+        yield c
+    app.state.container.engine.dispose()
+
+
+AUTH = {"Authorization": "Bearer test-token-0123456789abcdef"}
+ANA = {
+    "first_name": "Ana",
+    "phone": "+12015550123",
+    "treatments": [{"procedure": "microneedling", "area": "face", "performed_on": "2026-11-23"}],
+}
+
+
+def test_patients_require_the_token(api):
+    assert api.post("/api/v1/patients", json=ANA).status_code == 401
+    r = api.post("/api/v1/patients", json=ANA, headers={"Authorization": "Bearer wrong"})
+    assert r.status_code == 401 and "detail" in r.json()
+
+
+def test_create_patient_then_duplicate_phone_is_409(api):
+    r = api.post("/api/v1/patients", json=ANA, headers=AUTH)
+    assert r.status_code == 201
+    body = r.json()
+    assert body["id"] and body["chat_token"]
+    r2 = api.post("/api/v1/patients", json=ANA, headers=AUTH)
+    assert r2.status_code == 409 and r2.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "patch",
+    [
+        {"phone": "2015550123"},
+        {"phone": "+1 (201) abc"},
+        {"treatments": [{"procedure": "microneedling", "area": "face", "performed_on": "2026-13-45"}]},
+        {"treatments": [{"procedure": "microneedling", "area": "face", "performed_on": "yesterday"}]},
+        {"first_name": ""},
+    ],
+)
+def test_bad_patient_input_is_422(api, patch):
+    r = api.post("/api/v1/patients", json={**ANA, **patch}, headers=AUTH)
+    assert r.status_code == 422 and "detail" in r.json()
+
+
+def test_add_treatment(api):
+    pid = api.post("/api/v1/patients", json=ANA, headers=AUTH).json()["id"]
+    t = {"procedure": "microneedling", "area": "neck", "performed_on": "2026-11-25"}
+    assert api.post(f"/api/v1/patients/{pid}/treatments", json=t, headers=AUTH).status_code == 201
+    assert api.post("/api/v1/patients/nope/treatments", json=t, headers=AUTH).status_code == 404
+    assert api.post(f"/api/v1/patients/{pid}/treatments", json={**t, "performed_on": "x"}, headers=AUTH).status_code == 422
+
+
+def test_chat_sessions_and_messages(api):
+    token = api.post("/api/v1/patients", json=ANA, headers=AUTH).json()["chat_token"]
+    assert api.post("/api/v1/chat/sessions", json={"chat_token": "nope"}).status_code == 404
+    sid = api.post("/api/v1/chat/sessions", json={"chat_token": token}).json()["session_id"]
+    anon = api.post("/api/v1/chat/sessions", json={})
+    assert anon.status_code == 201 and anon.json()["session_id"] != sid
+    r = api.post(f"/api/v1/chat/sessions/{sid}/messages", json={"text": "can I wear makeup tomorrow?"})
+    assert r.status_code == 200
+    body = r.json()
+    assert set(body) >= {"replies", "topic", "escalation"}
+    assert body["topic"] == "makeup" and body["escalation"] is None
+    assert body["replies"][0]["text"] and isinstance(body["replies"][0]["buttons"], list)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "x" * 2001, "x" * 5000])
+def test_bad_messages_are_422(api, text):
+    sid = api.post("/api/v1/chat/sessions", json={}).json()["session_id"]
+    assert api.post(f"/api/v1/chat/sessions/{sid}/messages", json={"text": text}).status_code == 422
+
+
+def test_unknown_session_is_404(api):
+    assert api.post("/api/v1/chat/sessions/unknown/messages", json={"text": "hi"}).status_code == 404
+
+
+def test_escalations_sorted_most_severe_then_oldest(api):
+    sids = [api.post("/api/v1/chat/sessions", json={}).json()["session_id"] for _ in range(3)]
+    a = api.post(f"/api/v1/chat/sessions/{sids[0]}/messages", json={"text": "there is some yellow pus on my cheek"}).json()
+    b = api.post(f"/api/v1/chat/sessions/{sids[1]}/messages", json={"text": "i cant breathe and my tongue is swelling"}).json()
+    c = api.post(f"/api/v1/chat/sessions/{sids[2]}/messages", json={"text": "I have a fever and chills since last night"}).json()
+    assert a["escalation"]["level"] == "urgent" and b["escalation"]["level"] == "emergency" and c["escalation"]["level"] == "urgent"
+    rows = api.get("/api/v1/escalations?status=open", headers=AUTH).json()
+    assert [r["id"] for r in rows] == [b["escalation"]["id"], a["escalation"]["id"], c["escalation"]["id"]]
+    assert set(rows[0]) >= {"id", "level", "status", "patient_id", "conversation_id", "reason", "created_at"}
+    assert api.get("/api/v1/escalations?status=bogus", headers=AUTH).status_code == 422
+    assert api.get("/api/v1/escalations", headers={}).status_code == 401
+
+
+def test_healthz_reports_what_is_missing(api):
+    api.app.state.container.assistant.down = True
+    r = api.get("/healthz")
+    assert r.status_code == 503 and "assistant" in r.json()["missing"]
+    api.app.state.container.assistant.down = False
+    assert api.get("/healthz").json() == {"status": "ok"}
+
+
+def test_messages_survive_a_restart(tmp_path, db_url, fixed_clock):
+    from api.app import create_app
+
+    settings = make_settings(tmp_path, db_url)
+    app = create_app(settings, assistant=FakeAssistant(), clock=fixed_clock, start_workers=False)
+    with TestClient(app) as c:
+        sid = c.post("/api/v1/chat/sessions", json={}).json()["session_id"]
+        c.post(f"/api/v1/chat/sessions/{sid}/messages", json={"text": "makeup?"})
+    app.state.container.engine.dispose()
+    app2 = create_app(settings, assistant=FakeAssistant(), clock=fixed_clock, start_workers=False)
+    with TestClient(app2) as c:
+        msgs = c.get(f"/api/v1/chat/sessions/{sid}/messages").json()["messages"]
+        assert [m["author"] for m in msgs] == ["patient", "bot"]
+    app2.state.container.engine.dispose()

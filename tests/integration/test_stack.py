@@ -1,0 +1,80 @@
+"""The real service end to end: trained Rasa model, action server, API, SQLite, real HTTP."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.stack
+
+
+def chat(stack, text: str, chat_token: str | None = None, session_id: str | None = None) -> tuple[str, dict]:
+    with httpx.Client(base_url=stack.base_url, timeout=30) as c:
+        if session_id is None:
+            body = {"chat_token": chat_token} if chat_token else {}
+            session_id = c.post("/api/v1/chat/sessions", json=body).json()["session_id"]
+        r = c.post(f"/api/v1/chat/sessions/{session_id}/messages", json={"text": text})
+        assert r.status_code == 200, r.text
+        return session_id, r.json()
+
+
+def new_patient(stack, phone: str, performed_on: str) -> dict:
+    r = httpx.post(
+        f"{stack.base_url}/api/v1/patients",
+        json={"first_name": "Test", "phone": phone, "treatments": [{"procedure": "microneedling", "area": "face", "performed_on": performed_on}]},
+        headers={"Authorization": f"Bearer {stack.token}"},
+        timeout=10,
+    )
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def test_healthz_is_ok(stack):
+    assert httpx.get(f"{stack.base_url}/healthz").json() == {"status": "ok"}
+
+
+def test_anonymous_makeup_question_gets_the_facts(stack):
+    _, body = chat(stack, "can i wear makeup tomorrow")
+    assert body["topic"] == "makeup"
+    text = " ".join(r["text"] for r in body["replies"])
+    assert "24 hours" in text
+    assert body["escalation"] is None
+
+
+def test_patient_link_knows_the_day(stack):
+    from datetime import timedelta
+
+    from core.clock import SystemClock
+
+    today = SystemClock("America/New_York").today()
+    p = new_patient(stack, "+12015550901", (today - timedelta(days=3)).isoformat())
+    _, body = chat(stack, "when can i put makeup back on", chat_token=p["chat_token"])
+    assert body["topic"] == "makeup"
+    assert "day 3" in " ".join(r["text"] for r in body["replies"]).lower()
+
+
+def test_emergency_through_the_real_stack(stack):
+    _, body = chat(stack, "my lips and face are swelling up fast with hives and its hard to breathe")
+    assert body["escalation"]["level"] == "emergency"
+    assert "911" in body["replies"][0]["text"].splitlines()[0]
+
+
+def test_red_flag_with_a_question_escalates_and_answers(stack):
+    _, body = chat(stack, "can I wear makeup tmrw? also theres some yellow crust on my chin")
+    assert body["escalation"]["level"] == "urgent"
+    rows = httpx.get(f"{stack.base_url}/api/v1/escalations?status=open", headers={"Authorization": f"Bearer {stack.token}"}).json()
+    assert body["escalation"]["id"] in [r["id"] for r in rows]
+
+
+def test_greeting_and_out_of_scope(stack):
+    _, hi = chat(stack, "hello")
+    assert hi["topic"] == "greet" and hi["replies"]
+    _, pizza = chat(stack, "can you order me a pizza")
+    assert pizza["topic"] == "out_of_scope"
+
+
+def test_unknown_date_then_relative_answer(stack):
+    sid, first = chat(stack, "my face is still pretty red")
+    assert first["escalation"] is None
+    _, second = chat(stack, "5 days ago", session_id=sid)
+    assert second["escalation"] and second["escalation"]["level"] == "routine"

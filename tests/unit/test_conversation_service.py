@@ -1,0 +1,172 @@
+"""The conversation service with fakes at the ports: order of the safety steps."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+
+import pytest
+
+from core.clock import FixedClock
+from core.conversations import ConversationService
+from core.db import session_scope
+from core.models import Conversation, Escalation, Message, OutboxMessage
+from core.patients import create_patient
+from core.spool import Spool
+from tests.fakes import FakeAssistant
+
+
+@pytest.fixture
+def service(session_factory, fixed_clock: FixedClock, tmp_path):
+    from core.clinic import get_clinic
+
+    with session_scope(session_factory) as s:
+        c = get_clinic(s)
+        c.name, c.phone, c.oncall_phone = "Test Clinic", "+12015550199", "+12015550198"
+    return ConversationService(
+        session_factory=session_factory,
+        assistant=FakeAssistant({"makeup": ("makeup", "No makeup for at least 24 hours.")}),
+        clock=fixed_clock,
+        spool=Spool(tmp_path / "spool.jsonl"),
+        assistant_timeout_s=1.0,
+        public_url="http://test",
+    )
+
+
+def new_conversation(factory, *, channel="web", treated_on: date | None = None, phone="+12015550123") -> str:
+    with session_scope(factory) as s:
+        patient_id = None
+        if treated_on is not None:
+            p = create_patient(s, first_name="Ana", phone=phone, treatments=[{"performed_on": treated_on}])
+            patient_id = p.id
+        conv = Conversation(channel=channel, patient_id=patient_id, phone=phone if channel == "sms" else None)
+        s.add(conv)
+        s.flush()
+        return conv.id
+
+
+def say(service: ConversationService, conv_id: str, text: str, external_id: str | None = None):
+    with session_scope(service.session_factory) as s:
+        conv = s.get(Conversation, conv_id)
+        msg, _ = service.receive(s, conversation=conv, text=text, external_id=external_id)
+        mid = msg.id
+    return asyncio.run(service.process(mid))
+
+
+def test_faq_goes_to_the_assistant_and_reports_its_topic(service, session_factory):
+    conv = new_conversation(session_factory)
+    result = say(service, conv, "can I wear makeup tomorrow?")
+    assert result.topic == "makeup"
+    assert result.escalation is None
+    assert "24 hours" in result.replies[0].text
+    assert service.assistant.calls[0]["metadata"]["today"] == "2026-11-26"
+
+
+def test_red_flag_escalates_even_inside_a_faq_question(service, session_factory):
+    conv = new_conversation(session_factory, treated_on=date(2026, 11, 23))
+    result = say(service, conv, "can I wear makeup tmrw? also theres yellow crust and pus on my chin")
+    assert result.escalation and result.escalation["level"] == "urgent"
+    assert result.topic == "makeup"  # the FAQ part is still answered
+    texts = " ".join(r.text for r in result.replies)
+    assert "24 hours" in texts and "today" in texts.lower()
+    with session_scope(session_factory) as s:
+        esc = s.get(Escalation, result.escalation["id"])
+        assert esc.recovery_day == 3 and esc.status == "open"
+        alert = s.query(OutboxMessage).filter_by(purpose="oncall_alert").one()
+        assert alert.to == "+12015550198" and "pus" not in alert.body.lower()
+
+
+def test_emergency_reply_never_waits_on_the_assistant(service, session_factory):
+    service.assistant.down = True
+    conv = new_conversation(session_factory)
+    result = say(service, conv, "cant breath and my throat is closing up")
+    assert result.escalation["level"] == "emergency"
+    assert "911" in result.replies[0].text.splitlines()[0]
+    assert service.assistant.calls == []
+
+
+def test_one_open_escalation_per_conversation_is_raised_not_duplicated(service, session_factory):
+    conv = new_conversation(session_factory, treated_on=date(2026, 11, 20))  # day 6
+    first = say(service, conv, "my face is still red")
+    assert first.escalation["level"] == "routine"
+    second = say(service, conv, "now there is pus coming out")
+    assert second.escalation["id"] == first.escalation["id"]
+    assert second.escalation["level"] == "urgent"
+    with session_scope(session_factory) as s:
+        assert s.query(Escalation).count() == 1
+        assert len(s.get(Escalation, first.escalation["id"]).events) == 2
+
+
+def test_unknown_day_asks_for_the_date_then_reassesses(service, session_factory):
+    conv = new_conversation(session_factory)
+    asked = say(service, conv, "my skin is still really red")
+    assert asked.escalation is None
+    assert "when" in asked.replies[-1].text.lower()
+    answered = say(service, conv, "5 days ago")  # day 5: redness still there -> routine
+    assert answered.escalation and answered.escalation["level"] == "routine"
+
+
+def test_unknown_day_then_expected_healing_reassures_without_escalating(service, session_factory):
+    conv = new_conversation(session_factory)
+    say(service, conv, "my skin is still really red")
+    answered = say(service, conv, "yesterday")
+    assert answered.escalation is None
+
+
+def test_staff_takeover_keeps_the_assistant_silent_but_not_for_emergencies(service, session_factory):
+    conv = new_conversation(session_factory)
+    with session_scope(session_factory) as s:
+        s.get(Conversation, conv).staff_takeover = True
+    quiet = say(service, conv, "can I wear makeup?")
+    assert quiet.replies == [] and service.assistant.calls == []
+    loud = say(service, conv, "I fainted and have chest pain")
+    assert "911" in loud.replies[0].text
+
+
+def test_assistant_down_gives_a_holding_reply_and_reaches_staff(service, session_factory):
+    service.assistant.down = True
+    conv = new_conversation(session_factory)
+    result = say(service, conv, "how many sessions will I need?")
+    assert "saved" in result.replies[0].text
+    assert result.escalation and result.escalation["level"] == "routine"
+    with session_scope(session_factory) as s:
+        msg = s.query(Message).filter_by(direction="in").one()
+        assert msg.status == "answered" and msg.text == "how many sessions will I need?"
+
+
+def test_processing_twice_answers_once(service, session_factory):
+    conv = new_conversation(session_factory)
+    with session_scope(session_factory) as s:
+        msg, _ = service.receive(s, conversation=s.get(Conversation, conv), text="makeup?")
+        mid = msg.id
+    asyncio.run(service.process(mid))
+    asyncio.run(service.process(mid))
+    assert len(service.assistant.calls) == 1
+
+
+def test_duplicate_external_id_is_stored_once(service, session_factory):
+    conv = new_conversation(session_factory, channel="sms")
+    with session_scope(session_factory) as s:
+        c = s.get(Conversation, conv)
+        a, created_a = service.receive(s, conversation=c, text="hi", external_id="SM1")
+        b, created_b = service.receive(s, conversation=c, text="hi", external_id="SM1")
+    assert created_a and not created_b and a.id == b.id
+
+
+def test_sms_replies_go_to_the_outbox(service, session_factory):
+    conv = new_conversation(session_factory, channel="sms", treated_on=date(2026, 11, 25), phone="+12015550177")
+    say(service, conv, "makeup tomorrow?", external_id="SM2")
+    with session_scope(session_factory) as s:
+        rows = s.query(OutboxMessage).filter_by(purpose="reply").all()
+        assert rows and all(r.to == "+12015550177" for r in rows)
+
+
+def test_database_down_still_screens_and_spools(service, session_factory):
+    result = service.screen_without_database(channel="web", conversation_id=None, text="there is pus and I have a fever")
+    assert not result.stored and result.escalation["level"] == "urgent"
+    assert service.spool.pending() == 1
+    assert service.spool.drain(service.replay_spooled) == 1
+    with session_scope(session_factory) as s:
+        esc = s.query(Escalation).one()
+        assert esc.level == "urgent"
+        assert s.query(Message).one().text == "there is pus and I have a fever"
