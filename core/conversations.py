@@ -177,6 +177,7 @@ class ConversationService:
         topic: str | None = None
         turn = None
         assistant_failed = False
+        asked_date = False
         level = plan.triage.level.value if plan.triage is not None else "none"
         if plan.escalation_reply:
             replies.append(Reply(plan.escalation_reply))
@@ -186,9 +187,6 @@ class ConversationService:
                 replies = []
         elif level == "emergency":
             pass  # the call-911 reply never waits on the assistant
-        elif plan.ask_date:
-            replies.append(Reply(_ask_date_text()))
-            topic = "symptom_report"
         elif plan.assistant_text is not None:
             try:
                 turn = await asyncio.wait_for(
@@ -208,7 +206,12 @@ class ConversationService:
             except (AssistantUnavailable, asyncio.TimeoutError, OSError) as exc:
                 log.warning("assistant unavailable for message %s: %s", plan.message_id, type(exc).__name__)
                 assistant_failed = True
-            if turn is not None:
+            if plan.ask_date and (turn is None or turn.intent not in TOPIC_IDS or turn.intent == "symptom_report"):
+                # a symptom whose meaning depends on the day: ask for the date before reassuring
+                turn, assistant_failed, asked_date = None, False, True
+                replies.append(Reply(_ask_date_text()))
+                topic = "symptom_report"
+            elif turn is not None:
                 topic = turn.topic or (turn.intent if turn.intent in TOPIC_IDS else None)
                 for r in turn.replies:
                     # the screen already answered the symptom: skip the assistant's own symptom line
@@ -219,7 +222,7 @@ class ConversationService:
                 replies.append(Reply(holding_reply(plan.clinic_phone)))
         if topic is None and plan.escalation_ref is not None:
             topic = "symptom_report"
-        return await asyncio.to_thread(self._finish, plan, replies, topic, turn, assistant_failed)
+        return await asyncio.to_thread(self._finish, plan, replies, topic, turn, assistant_failed, asked_date)
 
     def _prepare(self, message_id: str) -> _Plan | TurnResult:
         from core.dates import parse_treatment_date
@@ -301,9 +304,6 @@ class ConversationService:
                 and assistant_text is not None
                 and not assistant_text.startswith("/")
             )
-            if ask_date:
-                conv.awaiting = f"{AWAIT_DATE}:symptom_report"
-                conv.pending_message_id = msg.id
             patient = s.get(Patient, conv.patient_id) if conv.patient_id else None
             return _Plan(
                 message_id=msg.id,
@@ -333,7 +333,9 @@ class ConversationService:
         body = f"{clinic.name} aftercare: {esc.level.upper()} escalation needs a clinician. Open {link}"
         outbox.enqueue(s, to=clinic.oncall_phone, body=body, purpose="oncall_alert", escalation_id=esc.id, conversation_id=esc.conversation_id)
 
-    def _finish(self, plan: _Plan, replies: list[Reply], topic: str | None, turn: Any, assistant_failed: bool) -> TurnResult:
+    def _finish(
+        self, plan: _Plan, replies: list[Reply], topic: str | None, turn: Any, assistant_failed: bool, asked_date: bool
+    ) -> TurnResult:
         with session_scope(self.session_factory) as s:
             msg = s.get(Message, plan.message_id)
             conv = s.get(Conversation, plan.conversation_id)
@@ -345,6 +347,9 @@ class ConversationService:
                 msg.confidence = f"{turn.confidence:.3f}" if turn.confidence is not None else None
             if topic:
                 conv.last_topic = topic
+            if asked_date:
+                conv.awaiting = f"{AWAIT_DATE}:symptom_report"
+                conv.pending_message_id = msg.id
             escalation_ref = plan.escalation_ref
             if assistant_failed and not plan.takeover:
                 change = esc_service.record(

@@ -10,7 +10,6 @@ from datetime import timedelta
 from core.clinic import get_clinic
 from core.clock import SystemClock
 from core.db import make_engine, make_session_factory, session_scope
-from core.models import CheckinStep
 from core.patients import by_phone, create_patient
 from core.settings import Settings
 from core.staff import by_email, create_staff
@@ -53,10 +52,4 @@ def seed(settings: Settings) -> None:
                 )
         if settings.is_development and by_email(s, DEMO_ADMIN_EMAIL) is None:
             create_staff(s, email=DEMO_ADMIN_EMAIL, display_name="Demo Admin", role="admin", password=DEMO_ADMIN_PASSWORD)
-        try:
-            from core.checkins import DEFAULT_PLAN  # issue: proactive check-ins
-        except ImportError:
-            DEFAULT_PLAN = []
-        for step in DEFAULT_PLAN:
-            s.add(CheckinStep(procedure="microneedling", key=step["key"], day=step["day"], body=step["body"]))
     engine.dispose()

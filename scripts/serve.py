@@ -58,6 +58,10 @@ class Stack:
         env.setdefault("AFTERCARE_RASA_URL", f"http://127.0.0.1:{rasa_port}")
         env.setdefault("AFTERCARE_ACTION_URL", f"http://127.0.0.1:{action_port}/webhook")
         env["RASA_TELEMETRY_ENABLED"] = "false"
+        # short timeouts on every hop: the API waits 8 s (AFTERCARE_RASA_TIMEOUT), so Rasa's own
+        # turn budget must end first; Rasa's default lock lifetime (60 s) is far too long for chat
+        env.setdefault("AFTERCARE_RASA_TURN_TIMEOUT", "6")
+        env.setdefault("TICKET_LOCK_LIFETIME", "15")
         env["TF_CPP_MIN_LOG_LEVEL"] = "3"
         env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
         env["PYTHONUNBUFFERED"] = "1"
@@ -181,6 +185,21 @@ class Stack:
         return {p.name: p.popen.pid for p in self.procs if p.popen}
 
 
+def ensure_defaults(settings) -> None:
+    """A fresh install gets the clinic row and the default check-in plan (an admin edits both)."""
+    from core.checkins import ensure_default_plan
+    from core.clinic import get_clinic
+    from core.db import make_engine, make_session_factory, session_scope
+    from core.models import CheckinStep
+
+    engine = make_engine(settings.database_url)
+    with session_scope(make_session_factory(engine)) as s:
+        get_clinic(s)
+        if s.query(CheckinStep).count() == 0:
+            ensure_default_plan(s)
+    engine.dispose()
+
+
 def prepare(env: dict[str, str]) -> None:
     """Migrations and demo data (idempotent)."""
     from core.migrate import upgrade
@@ -189,6 +208,7 @@ def prepare(env: dict[str, str]) -> None:
     settings = load_settings(env)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.database_url)
+    ensure_defaults(settings)
     if env.get("AFTERCARE_DEMO_DATA", "1") != "0":
         seed(settings)
 

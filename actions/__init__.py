@@ -1,0 +1,1 @@
+"""Rasa custom actions (rasa-sdk). Adapts Rasa to core; creates nothing at import time."""

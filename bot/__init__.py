@@ -1,0 +1,1 @@
+"""The Rasa assistant's own assets: domain, custom input channel, endpoints, credentials."""
