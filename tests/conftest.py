@@ -182,3 +182,20 @@ def stack(tmp_path_factory):
     s.data_dir = data_dir  # type: ignore[attr-defined]
     yield s
     s.stop()
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Fast tests first, the real stack next, browsers last (Playwright's sync API keeps an event
+    loop running in the main thread, which would break asyncio.run() in tests after it)."""
+
+    def rank(item) -> int:
+        path = str(item.fspath)
+        if "/tests/browser/" in path:
+            return 3
+        if item.get_closest_marker("stack") is not None:
+            return 2
+        if "/tests/integration/" in path:
+            return 1
+        return 0
+
+    items.sort(key=rank)
