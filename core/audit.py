@@ -35,3 +35,55 @@ def recent(session: Session, *, limit: int = 200, object_id: str | None = None) 
     if object_id:
         q = q.where(AuditLog.object_id == object_id)
     return list(session.execute(q).scalars())
+
+
+# ------------------------------------------------------------------- append-only guard
+# Entries are only ever added: the ORM refuses to change or delete one, including bulk
+# UPDATE/DELETE statements. (There is no code path that tries; this keeps it that way.)
+from sqlalchemy import event  # noqa: E402
+from sqlalchemy.orm import Session as _OrmSession  # noqa: E402
+
+
+class AuditLogImmutableError(RuntimeError):
+    """Raised on any attempt to change or delete an audit entry."""
+
+
+@event.listens_for(AuditLog, "before_update")
+def _refuse_update(mapper, connection, target) -> None:  # pragma: no cover - exercised in tests
+    raise AuditLogImmutableError("the audit log is append-only")
+
+
+@event.listens_for(AuditLog, "before_delete")
+def _refuse_delete(mapper, connection, target) -> None:  # pragma: no cover - exercised in tests
+    raise AuditLogImmutableError("the audit log is append-only")
+
+
+@event.listens_for(_OrmSession, "do_orm_execute")
+def _refuse_bulk(state) -> None:
+    if (state.is_update or state.is_delete) and any(getattr(m, "class_", None) is AuditLog for m in state.all_mappers):
+        raise AuditLogImmutableError("the audit log is append-only")
+
+
+def search(
+    session: Session,
+    *,
+    actor_id: str | None = None,
+    action: str | None = None,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    before_id: int | None = None,
+    limit: int = 100,
+) -> list[AuditLog]:
+    """Newest first. ``action`` matches a prefix ("escalation." finds every escalation action)."""
+    q = select(AuditLog)
+    if actor_id:
+        q = q.where(AuditLog.actor_id == actor_id)
+    if action:
+        q = q.where(AuditLog.action.startswith(action))
+    if object_type:
+        q = q.where(AuditLog.object_type == object_type)
+    if object_id:
+        q = q.where(AuditLog.object_id == object_id)
+    if before_id:
+        q = q.where(AuditLog.id < before_id)
+    return list(session.execute(q.order_by(AuditLog.id.desc()).limit(limit)).scalars())

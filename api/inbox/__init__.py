@@ -1,0 +1,1 @@
+"""The staff inbox (sign-in, escalations, conversations, patients, audit, admin pages)."""
