@@ -145,6 +145,7 @@ class ConversationService:
             ).scalar_one_or_none()
             if existing is not None:
                 return existing, False
+        session.flush()  # earlier pending changes must not be rolled back with a duplicate's savepoint
         msg = Message(
             conversation_id=conversation.id,
             direction="in",
@@ -155,10 +156,10 @@ class ConversationService:
             media_urls=media_urls or None,
             status="received",
         )
-        session.add(msg)
         conversation.last_message_at = utcnow()
         try:
             with session.begin_nested():
+                session.add(msg)
                 session.flush()
         except IntegrityError:
             existing = session.execute(
@@ -239,7 +240,7 @@ class ConversationService:
             clinic = get_clinic(s)
             today = self.clock.today()
             rec = recovery_for_conversation(s, conv.id, today)
-            text = msg.text or ""
+            text = (msg.text or "")[:MAX_TEXT]  # the full text stays stored; the assistant reads the first 2,000 characters
             assistant_text: str | None = text
             screen_texts = [text]
 
@@ -424,11 +425,30 @@ class ConversationService:
         """Store one spooled message (and its escalation) now that the database is back."""
         with session_scope(self.session_factory) as s:
             conv = s.get(Conversation, record.get("conversation_id") or "") if record.get("conversation_id") else None
+            channel = record.get("channel") or WEB_CHANNEL
+            if conv is None and record.get("session_key"):
+                conv = s.execute(select(Conversation).where(Conversation.session_key == record["session_key"])).scalar_one_or_none()
+            if conv is None and channel == SMS_CHANNEL and record.get("phone"):
+                conv = s.execute(
+                    select(Conversation)
+                    .where(Conversation.channel == SMS_CHANNEL, Conversation.phone == record["phone"])
+                    .order_by(Conversation.last_message_at.desc())
+                    .limit(1)
+                ).scalar_one_or_none()
             if conv is None:
-                conv = Conversation(channel=record.get("channel") or WEB_CHANNEL, phone=record.get("phone"))
+                patient = None
+                if record.get("phone"):
+                    patient = s.execute(select(Patient).where(Patient.phone == record["phone"])).scalar_one_or_none()
+                conv = Conversation(channel=channel, phone=record.get("phone"), patient_id=patient.id if patient else None)
                 s.add(conv)
                 s.flush()
-            msg, created = self.receive(s, conversation=conv, text=record.get("text", ""), external_id=record.get("external_id"))
+            msg, created = self.receive(
+                s,
+                conversation=conv,
+                text=record.get("text", ""),
+                external_id=record.get("external_id"),
+                media_urls=record.get("media_urls"),
+            )
             if not created:
                 return
             msg.status = "answered"

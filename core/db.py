@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, declarative_base, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 Base = declarative_base()
 
@@ -27,6 +28,11 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     kwargs: dict = {"future": True, "echo": echo, "pool_pre_ping": True}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 15}
+        if ":memory:" not in url and url != "sqlite://":
+            # reuse connections (SQLAlchemy 1.4 opens a new one per session for file databases)
+            kwargs["poolclass"] = QueuePool
+            kwargs["pool_size"] = 5
+            kwargs["max_overflow"] = 10
     else:
         kwargs["pool_size"] = 10
         kwargs["max_overflow"] = 10

@@ -256,3 +256,17 @@ class CheckinSend(Base):
     skip_reason = Column(String(64), nullable=True)
     outbox_id = Column(String(32), ForeignKey("outbox.id", ondelete="SET NULL"), nullable=True)
     created_at = Column(TZDateTime, nullable=False, default=utcnow)
+
+
+class SmsOptOut(Base):
+    """SMS consent per phone number (STOP / START), also for numbers that are not patients.
+
+    Patient.opted_out mirrors it for known patients; core.sms.is_opted_out reads both.
+    """
+
+    __tablename__ = "sms_opt_outs"
+    phone = Column(String(32), primary_key=True)
+    opted_out = Column(Boolean, nullable=False, default=True)
+    keyword = Column(String(32), nullable=True)  # the word the patient sent (STOP, START, ...)
+    source = Column(String(24), nullable=False, default="keyword")  # keyword | twilio_opt_out | provider_error | staff
+    updated_at = Column(TZDateTime, nullable=False, default=utcnow, onupdate=utcnow)

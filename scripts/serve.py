@@ -101,6 +101,7 @@ class Stack:
                 [
                     py, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", settings.host,
                     "--port", str(self.port), "--no-server-header", "--timeout-graceful-shutdown", "5",
+                    "--ws", "none",  # no websockets endpoint; Rasa's websockets pin is too old for uvicorn's
                 ],
             ),
         ]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 00:12:27.086404
+Create Date: 2026-11-26 00:16:33.506826
 """
 from alembic import op
 import sqlalchemy as sa
@@ -69,6 +69,14 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('chat_token'),
     sa.UniqueConstraint('phone')
+    )
+    op.create_table('sms_opt_outs',
+    sa.Column('phone', sa.String(length=32), nullable=False),
+    sa.Column('opted_out', sa.Boolean(), nullable=False),
+    sa.Column('keyword', sa.String(length=32), nullable=True),
+    sa.Column('source', sa.String(length=24), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('phone')
     )
     op.create_table('staff_users',
     sa.Column('id', sa.String(length=32), nullable=False),
@@ -314,6 +322,7 @@ def downgrade() -> None:
 
     op.drop_table('conversations')
     op.drop_table('staff_users')
+    op.drop_table('sms_opt_outs')
     op.drop_table('patients')
     op.drop_table('clinic')
     op.drop_table('checkin_steps')

@@ -1,0 +1,664 @@
+"""The Twilio SMS channel over real HTTP: the app runs in uvicorn on a free port (with its workers),
+webhooks are signed with twilio's own RequestValidator, and outbound SMS go through the real
+twilio REST Client to a tiny fake Twilio REST server run by the test.
+
+The assistant is a fake at its port (speed); the triage screen, database, dispatcher and
+HTTP stack are the real ones.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import threading
+import time
+import uuid
+from base64 import b64decode
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import func, select
+from twilio.request_validator import RequestValidator
+
+from core.db import make_engine, make_session_factory, session_scope
+from core.models import Conversation, Escalation, Message, OutboxMessage, Patient, SmsOptOut
+from tests.conftest import free_port, make_settings
+from tests.fakes import FakeAssistant
+
+PHONE = "+12015550123"  # a known patient
+STRANGER = "+12015550999"  # not a patient
+ONCALL = "+12015550198"
+CLINIC_PHONE = "+12015550199"
+TWILIO_TOKEN = "0123456789abcdef0123456789abcdef"
+ACCOUNT_SID = "AC" + "1" * 32
+
+
+# ---------------------------------------------------------------------- helpers
+class LiveServer:
+    """The app in uvicorn on a free port, in a background thread (lifespan and workers included)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.port = free_port()
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on", ws="none"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.base_url = f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=20)
+
+
+class FakeTwilio:
+    """A tiny Twilio REST endpoint: POST /2010-04-01/Accounts/{sid}/Messages.json, scripted answers."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict] = []
+        self.script: list[tuple[int, dict]] = []  # answered in order; then 201
+        self.lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("content-length") or 0)
+                form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode(), keep_blank_values=True).items()}
+                auth = self.headers.get("authorization", "")
+                user = b64decode(auth.split(" ", 1)[1]).decode().split(":", 1)[0] if auth.startswith("Basic ") else ""
+                with fake.lock:
+                    fake.requests.append({"path": self.path, "form": form, "user": user})
+                    status, payload = fake.script.pop(0) if fake.script else (201, {})
+                if status == 201:
+                    payload = {"sid": "SM" + uuid.uuid4().hex, "status": "queued", "to": form.get("To"), "body": form.get("Body"), **payload}
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> FakeTwilio:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 10.0, what: str = "condition") -> object:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def seed(url: str) -> None:
+    """A clinic (with on-call phone) and the patient Ana, treated three days before the fixed clock's date."""
+    from core.clinic import get_clinic
+    from core.patients import create_patient
+
+    engine = make_engine(url)
+    with session_scope(make_session_factory(engine)) as s:
+        c = get_clinic(s)
+        c.name, c.phone, c.oncall_phone = "Glow Test Spa", CLINIC_PHONE, ONCALL
+        create_patient(s, first_name="Ana", phone=PHONE, treatments=[{"performed_on": date(2026, 11, 23)}])
+    engine.dispose()
+
+
+class Env:
+    """One app instance against one database, with helpers to post signed webhooks and read the database."""
+
+    def __init__(self, tmp_path: Path, url: str, clock, *, assistant: FakeAssistant | None = None, **settings_env: str) -> None:
+        from api.app import create_app
+
+        self.url = url
+        self.settings = make_settings(tmp_path, url, **settings_env)
+        self.assistant = assistant or FakeAssistant({"makeup": ("makeup", "No makeup for at least 24 hours.")})
+        self.app = create_app(self.settings, assistant=self.assistant, clock=clock)
+        self.container = self.app.state.container
+        self.container.extras["sms_dispatch_interval_s"] = 0.05
+        self.container.extras["sms_recovery_interval_s"] = 0.2
+        self.engine = make_engine(url)
+        self.factory = make_session_factory(self.engine)
+        self.live: LiveServer | None = None
+
+    # the token and URL Twilio would use
+    @property
+    def token(self) -> str:
+        from api.sms.signature import webhook_auth_token
+
+        return webhook_auth_token(self.settings)
+
+    def public(self, path: str) -> str:
+        return self.settings.public_url + path
+
+    def __enter__(self) -> Env:
+        self.live = LiveServer(self.app).__enter__()
+        self.http = httpx.Client(base_url=self.live.base_url, timeout=15.0, trust_env=False)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.http.close()
+        self.live.__exit__(*exc)
+        self.engine.dispose()
+
+    def post_signed(self, params: dict, *, path: str = "/webhooks/twilio/sms", signed_url: str | None = None, token: str | None = None):
+        signature = RequestValidator(token or self.token).compute_signature(signed_url or self.public(path), params)
+        return self.http.post(path, data=params, headers={"X-Twilio-Signature": signature})
+
+    def sms(self, body: str, *, phone: str = PHONE, sid: str | None = None, **extra: str):
+        params = {"MessageSid": sid or "SM" + uuid.uuid4().hex, "AccountSid": ACCOUNT_SID, "From": phone, "To": "+15005550006", "Body": body, "NumMedia": "0"}
+        params.update(extra)
+        return self.post_signed(params)
+
+    # database views
+    def q(self, fn):
+        with session_scope(self.factory) as s:
+            return fn(s)
+
+    def outbox(self, to: str = PHONE) -> list[OutboxMessage]:
+        return self.q(lambda s: list(s.execute(select(OutboxMessage).where(OutboxMessage.to == to).order_by(OutboxMessage.created_at)).scalars()))
+
+    def inbound(self, phone: str = PHONE) -> list[Message]:
+        return self.q(
+            lambda s: list(
+                s.execute(
+                    select(Message)
+                    .join(Conversation, Conversation.id == Message.conversation_id)
+                    .where(Conversation.phone == phone, Message.direction == "in")
+                    .order_by(Message.created_at)
+                ).scalars()
+            )
+        )
+
+    def escalations(self) -> list[Escalation]:
+        return self.q(lambda s: list(s.execute(select(Escalation).order_by(Escalation.created_at)).scalars()))
+
+    def answered(self, n: int, phone: str = PHONE, timeout: float = 10.0) -> list[Message]:
+        """Wait until ``n`` inbound messages from ``phone`` are answered (and their replies have left the outbox)."""
+        def done():
+            msgs = self.inbound(phone)
+            settled = all(o.status not in ("pending", "sending") for o in self.outbox(phone))
+            return msgs if len(msgs) >= n and all(m.status == "answered" for m in msgs) and settled else None
+
+        return wait_for(done, timeout, f"{n} answered message(s)")
+
+
+@pytest.fixture
+def env(tmp_path, sqlite_url, fixed_clock) -> Iterator[Env]:
+    seed(sqlite_url)
+    with Env(tmp_path, sqlite_url, fixed_clock) as e:
+        yield e
+
+
+def triage_available() -> bool:
+    try:
+        from core.triage import screen  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+needs_triage = pytest.mark.skipif(not triage_available(), reason="core.triage not importable")
+
+
+# ---------------------------------------------------------------------- signatures
+def test_missing_forged_and_wrong_url_signatures_are_refused(env: Env) -> None:
+    params = {"MessageSid": "SM" + "a" * 32, "From": PHONE, "Body": "can I wear makeup?", "NumMedia": "0"}
+    r = env.http.post("/webhooks/twilio/sms", data=params)
+    assert r.status_code == 403 and "detail" in r.json()
+    r = env.http.post("/webhooks/twilio/sms", data=params, headers={"X-Twilio-Signature": "bm90LWEtc2lnbmF0dXJl"})
+    assert r.status_code == 403
+    # signed with another token
+    assert env.post_signed(params, token="not-the-token-0123456789abcdef").status_code == 403
+    # signed for another URL (path / host)
+    assert env.post_signed(params, signed_url=env.public("/webhooks/twilio/other")).status_code == 403
+    assert env.post_signed(params, signed_url="http://evil.example/webhooks/twilio/sms").status_code == 403
+    # a body changed after signing
+    sig = RequestValidator(env.token).compute_signature(env.public("/webhooks/twilio/sms"), params)
+    r = env.http.post("/webhooks/twilio/sms", data={**params, "Body": "tampered"}, headers={"X-Twilio-Signature": sig})
+    assert r.status_code == 403
+    assert env.inbound() == []
+    assert env.assistant.calls == []
+
+
+def test_valid_signature_answers_empty_twiml_at_once_and_replies_through_the_outbox(env: Env) -> None:
+    env.assistant.delay_s = 1.5  # a slow assistant must not hold Twilio's request
+    t0 = time.monotonic()
+    r = env.sms("can I wear makeup?")
+    elapsed = time.monotonic() - t0
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/xml")
+    assert r.text == '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+    assert elapsed < 1.0
+    [msg] = env.answered(1)
+    [out] = env.outbox()
+    assert out.body == "No makeup for at least 24 hours."
+    assert out.status == "delivered" and out.provider_sid.startswith("local-")  # no Twilio configured: local outbox
+    conv = env.q(lambda s: s.get(Conversation, msg.conversation_id))
+    patient = env.q(lambda s: s.execute(select(Patient).where(Patient.phone == PHONE)).scalar_one())
+    assert conv.channel == "sms" and conv.phone == PHONE and conv.patient_id == patient.id
+    # the next message from the same phone joins the same conversation
+    env.sms("and makeup after a week?")
+    msgs = env.answered(2)
+    assert {m.conversation_id for m in msgs} == {conv.id}
+
+
+def test_signature_holds_behind_a_tls_terminating_proxy(tmp_path, sqlite_url, fixed_clock) -> None:
+    """Twilio calls https://clinic.example/...; the proxy forwards http://127.0.0.1:port/... to the app."""
+    seed(sqlite_url)
+    with Env(tmp_path, sqlite_url, fixed_clock, AFTERCARE_PUBLIC_URL="https://clinic.example", TWILIO_AUTH_TOKEN=TWILIO_TOKEN) as e:
+        params = {"MessageSid": "SM" + uuid.uuid4().hex, "From": PHONE, "Body": "makeup?", "NumMedia": "0"}
+        # what Twilio signs: the public https URL
+        assert e.post_signed(params, signed_url="https://clinic.example/webhooks/twilio/sms", token=TWILIO_TOKEN).status_code == 200
+        # signed for the URL the app sees (http, internal host): not what Twilio signs -> refused
+        local = f"{e.live.base_url}/webhooks/twilio/sms"
+        params2 = {**params, "MessageSid": "SM" + uuid.uuid4().hex}
+        assert e.post_signed(params2, signed_url=local, token=TWILIO_TOKEN).status_code == 403
+        # the wrong scheme alone is refused too
+        params3 = {**params, "MessageSid": "SM" + uuid.uuid4().hex}
+        assert e.post_signed(params3, signed_url="http://clinic.example/webhooks/twilio/sms", token=TWILIO_TOKEN).status_code == 403
+        # the query string is part of what Twilio signs
+        qs_params = {**params, "MessageSid": "SM" + uuid.uuid4().hex}
+        sig = RequestValidator(TWILIO_TOKEN).compute_signature("https://clinic.example/webhooks/twilio/sms?clinic=1", qs_params)
+        r = e.http.post("/webhooks/twilio/sms?clinic=1", data=qs_params, headers={"X-Twilio-Signature": sig})
+        assert r.status_code == 200
+        e.answered(2)
+
+
+def test_without_a_twilio_token_outside_development_nothing_is_accepted(tmp_path, sqlite_url, fixed_clock) -> None:
+    seed(sqlite_url)
+    e = Env(tmp_path, sqlite_url, fixed_clock)
+    e.settings.env = "production"  # no TWILIO_AUTH_TOKEN: there is no token to check against
+    with e:
+        from api.sms.signature import webhook_auth_token
+
+        assert webhook_auth_token(e.settings) is None
+        params = {"MessageSid": "SM" + "b" * 32, "From": PHONE, "Body": "hi"}
+        # even signed with the development token derived from the secret key
+        dev = RequestValidator(
+            hmac.new(e.settings.secret_key.encode(), b"aftercare-local-twilio-webhook-token", "sha256").hexdigest()[:32]
+        ).compute_signature(e.public("/webhooks/twilio/sms"), params)
+        assert e.http.post("/webhooks/twilio/sms", data=params, headers={"X-Twilio-Signature": dev}).status_code == 403
+        assert e.http.post("/webhooks/twilio/sms", data=params).status_code == 403
+        assert e.http.get("/simulator").status_code == 404
+
+
+def test_bad_input_is_4xx_never_5xx(env: Env) -> None:
+    assert env.post_signed({"From": PHONE, "Body": "no sid"}).status_code == 422
+    assert env.post_signed({"MessageSid": "SM" + "c" * 32, "Body": "no from"}).status_code == 422
+    assert env.post_signed({"MessageSid": "../etc/passwd", "From": PHONE, "Body": "x"}).status_code == 422
+    r = env.post_signed({"MessageSid": "SM" + "d" * 32, "From": PHONE, "Body": "hi", "NumMedia": "lots"})
+    assert r.status_code == 200
+    big = env.http.post("/webhooks/twilio/sms", content=b"Body=" + b"x" * 70000, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert big.status_code == 413
+
+
+# ---------------------------------------------------------------------- exactly once
+@pytest.mark.parametrize("copies", [2, 6])
+def test_same_message_sid_posted_concurrently_is_handled_once(tmp_path, db_url, fixed_clock, copies) -> None:
+    seed(db_url)
+    with Env(tmp_path, db_url, fixed_clock) as e:
+        e.assistant.delay_s = 0.3
+        params = {"MessageSid": "SM" + uuid.uuid4().hex, "From": STRANGER, "Body": "can I wear makeup?", "NumMedia": "0"}
+        sig = RequestValidator(e.token).compute_signature(e.public("/webhooks/twilio/sms"), params)
+        barrier = threading.Barrier(copies)
+
+        def post(_):
+            with httpx.Client(base_url=e.live.base_url, timeout=15, trust_env=False) as c:
+                barrier.wait()
+                return c.post("/webhooks/twilio/sms", data=params, headers={"X-Twilio-Signature": sig})
+
+        with ThreadPoolExecutor(copies) as pool:
+            results = list(pool.map(post, range(copies)))
+        assert [r.status_code for r in results] == [200] * copies
+        assert all(r.text.endswith("<Response></Response>") for r in results)
+        e.answered(1, phone=STRANGER)
+        time.sleep(0.5)  # let any duplicate turn show itself
+        assert len(e.inbound(STRANGER)) == 1
+        assert len(e.outbox(STRANGER)) == 1
+        assert len(e.assistant.calls) == 1
+        n_conv = e.q(lambda s: s.execute(select(func.count()).select_from(Conversation).where(Conversation.phone == STRANGER)).scalar())
+        assert n_conv == 1
+        # a later Twilio retry of the same sid: 200, nothing new
+        assert e.post_signed(params).status_code == 200
+        time.sleep(0.3)
+        assert len(e.outbox(STRANGER)) == 1 and len(e.assistant.calls) == 1
+
+
+# ---------------------------------------------------------------------- message shapes
+def test_empty_body_gets_a_prompt_without_nlu(env: Env) -> None:
+    assert env.sms("").status_code == 200
+    env.answered(1)
+    [out] = env.outbox()
+    assert "empty" in out.body and out.status == "delivered"
+    assert env.assistant.calls == []
+
+
+def test_photos_are_stored_passed_to_staff_and_text_still_processed(env: Env) -> None:
+    r = env.sms(
+        "can I wear makeup?",
+        NumMedia="2",
+        MediaUrl0="https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1",
+        MediaContentType0="image/jpeg",
+        MediaUrl1="https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME2",
+        MediaContentType1="image/jpeg",
+    )
+    assert r.status_code == 200
+    [msg] = env.answered(1)
+    assert msg.media_urls == [
+        "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1",
+        "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME2",
+    ]
+    bodies = [o.body for o in env.outbox()]
+    assert any("photo" in b and "team" in b for b in bodies)
+    assert "No makeup for at least 24 hours." in bodies
+    [esc] = env.escalations()
+    assert esc.level == "routine" and "photo" in esc.reason
+
+
+def test_photo_only_message_needs_no_nlu(env: Env) -> None:
+    env.sms("", NumMedia="1", MediaUrl0="https://api.twilio.com/x/Media/ME9")
+    env.answered(1)
+    assert env.assistant.calls == []
+    assert [e.level for e in env.escalations()] == ["routine"]
+    assert len(env.outbox()) == 1
+
+
+@needs_triage
+def test_photo_with_a_red_flag_escalates_once_at_the_higher_level(env: Env) -> None:
+    env.sms("there is pus and yellow crust, see photo", NumMedia="1", MediaUrl0="https://api.twilio.com/x/Media/ME3")
+    env.answered(1)
+    escs = env.escalations()
+    assert len(escs) == 1 and escs[0].level in ("urgent", "emergency")
+    assert "photo" not in escs[0].reason
+
+
+def test_very_long_and_non_gsm_bodies_never_crash(env: Env) -> None:
+    body = ("Ça pique 🔥😬 — is “this” normal? 你好 " * 200)[:5000]
+    assert env.sms(body).status_code == 200
+    [msg] = env.answered(1)
+    assert msg.text == body  # the full text is stored
+    assert env.outbox()
+
+
+def test_long_markdown_reply_is_sent_as_plain_sms_parts_in_order(tmp_path, sqlite_url, fixed_clock) -> None:
+    seed(sqlite_url)
+    long_answer = "**Makeup:** wait *24 hours*. " + " ".join(f"Step {i}: keep your skin clean and calm today." for i in range(20))
+    assistant = FakeAssistant({"makeup": ("makeup", long_answer)})
+    with Env(tmp_path, sqlite_url, fixed_clock, assistant=assistant) as e:
+        e.sms("makeup?")
+        e.answered(1)
+        parts = e.outbox()
+        assert len(parts) >= 3
+        assert all(len(p.body) <= 320 for p in parts)
+        assert all("*" not in p.body for p in parts)
+        assert parts[0].body.startswith("Makeup: wait 24 hours.")
+        assert " ".join(p.body for p in parts).endswith("Step 19: keep your skin clean and calm today.")
+        assert all(p.status == "delivered" for p in parts)
+
+
+# ---------------------------------------------------------------------- opt-out
+@needs_triage
+def test_stop_question_red_flag_start_sequence(env: Env) -> None:
+    env.sms("STOP")
+    env.answered(1)
+    [confirm] = env.outbox()
+    assert "unsubscribed" in confirm.body and confirm.purpose == "keyword_reply"
+    assert env.q(lambda s: s.execute(select(Patient).where(Patient.phone == PHONE)).scalar_one().opted_out)
+
+    env.sms("can I wear makeup?")  # opted out: no NLU, no reply
+    env.answered(2)
+    assert len(env.outbox()) == 1
+    assert env.assistant.calls == []
+
+    env.sms("there's pus coming out and it's hot and spreading")  # red flag while opted out
+    env.answered(3)
+    assert len(env.outbox()) == 1  # still nothing to the patient
+    assert any(e.level in ("urgent", "emergency") for e in env.escalations())
+    alerts = wait_for(lambda: [o for o in env.outbox(ONCALL) if o.status == "delivered"], what="on-call alert")
+    assert alerts[0].purpose == "oncall_alert" and "pus" not in alerts[0].body  # no health details in the alert
+
+    env.sms("Start")
+    env.answered(4)
+    assert "subscribed" in env.outbox()[-1].body
+    assert not env.q(lambda s: s.execute(select(Patient).where(Patient.phone == PHONE)).scalar_one().opted_out)
+
+    env.sms("can I wear makeup?")
+    env.answered(5)
+    assert env.outbox()[-1].body == "No makeup for at least 24 hours."
+    assert len(env.assistant.calls) == 1
+
+
+def test_help_answers_with_clinic_name_phone_and_how_to_stop(env: Env) -> None:
+    env.sms("help")
+    env.answered(1)
+    [out] = env.outbox()
+    assert "Glow Test Spa" in out.body and CLINIC_PHONE in out.body and "STOP" in out.body
+    assert env.assistant.calls == []
+
+
+def test_stop_in_a_sentence_is_a_question_and_yes_is_an_answer(env: Env) -> None:
+    env.sms("when can I stop using the serum? makeup?")
+    env.sms("yes")
+    env.answered(2)
+    assert len(env.assistant.calls) == 2
+    assert not env.q(lambda s: s.get(SmsOptOut, PHONE))
+
+
+def test_unknown_number_stop_is_remembered_and_check_ins_are_suppressed(env: Env) -> None:
+    env.sms("UNSUBSCRIBE", phone=STRANGER)
+    env.answered(1, phone=STRANGER)
+    assert env.q(lambda s: s.get(SmsOptOut, STRANGER).opted_out)
+    # something queued for this number later (a check-in, a staff reply): suppressed at send time
+    from core import outbox
+
+    env.q(lambda s: outbox.enqueue(s, to=STRANGER, body="Day 3 check-in: how is your skin?", purpose="checkin"))
+    row = wait_for(lambda: [o for o in env.outbox(STRANGER) if o.purpose == "checkin" and o.status == "suppressed"], what="suppressed")
+    assert "opted out" in row[0].last_error
+    env.sms("can I wear makeup?", phone=STRANGER)
+    env.answered(2, phone=STRANGER)
+    assert env.assistant.calls == []
+    env.sms("UNSTOP", phone=STRANGER)
+    env.sms("makeup?", phone=STRANGER)
+    env.answered(4, phone=STRANGER)
+    assert env.outbox(STRANGER)[-1].body == "No makeup for at least 24 hours."
+
+
+def test_twilio_advanced_opt_out_is_honoured_without_a_second_reply(env: Env) -> None:
+    env.sms("ARRET", OptOutType="STOP")
+    env.answered(1)
+    assert env.outbox() == []  # Twilio already answered
+    assert env.q(lambda s: s.get(SmsOptOut, PHONE)).source == "twilio_opt_out"
+    env.sms("HELP", OptOutType="HELP")
+    env.sms("START", OptOutType="START")
+    env.answered(3)
+    assert env.outbox() == []
+    assert not env.q(lambda s: s.get(SmsOptOut, PHONE)).opted_out
+
+
+# ---------------------------------------------------------------------- Twilio REST + status callbacks
+@pytest.fixture
+def twilio_env(tmp_path, sqlite_url, fixed_clock) -> Iterator[tuple[Env, FakeTwilio]]:
+    from core.dispatch import DispatchPolicy
+
+    seed(sqlite_url)
+    with FakeTwilio() as fake:
+        e = Env(
+            tmp_path,
+            sqlite_url,
+            fixed_clock,
+            TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+            TWILIO_AUTH_TOKEN=TWILIO_TOKEN,
+            TWILIO_FROM_NUMBER="+15005550006",
+            AFTERCARE_TWILIO_API_BASE=fake.base_url,
+        )
+        e.container.extras["sms_dispatch_policy"] = DispatchPolicy(base_delay_s=0.2, max_attempts=3, jitter=0.0)
+        with e:
+            yield e, fake
+
+
+def test_rate_limited_send_is_retried_with_backoff_then_sent(twilio_env) -> None:
+    e, fake = twilio_env
+    fake.script = [(429, {"code": 20429, "message": "Too Many Requests", "status": 429})]
+    e.sms("makeup?")
+    row = wait_for(lambda: [o for o in e.outbox() if o.status == "sent"], what="sent")[0]
+    assert row.attempts == 2 and row.provider_sid.startswith("SM") and row.last_error is None
+    assert len(fake.requests) == 2
+    req = fake.requests[-1]
+    assert req["path"] == f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json" and req["user"] == ACCOUNT_SID
+    assert req["form"]["To"] == PHONE and req["form"]["From"] == "+15005550006"
+    assert req["form"]["Body"] == "No makeup for at least 24 hours."
+    assert req["form"]["StatusCallback"] == e.public("/webhooks/twilio/status")
+
+    # Twilio's delivery receipt, signed like Twilio signs it
+    cb = {"MessageSid": row.provider_sid, "MessageStatus": "delivered", "AccountSid": ACCOUNT_SID, "To": PHONE}
+    r = e.post_signed(cb, path="/webhooks/twilio/status", token=TWILIO_TOKEN)
+    assert r.status_code == 204
+    assert e.outbox()[0].status == "delivered"
+    # a late "sent" receipt never moves it back
+    e.post_signed({**cb, "MessageStatus": "sent"}, path="/webhooks/twilio/status", token=TWILIO_TOKEN)
+    assert e.outbox()[0].status == "delivered"
+    out_msg = e.q(lambda s: s.get(Message, row.message_id))
+    assert out_msg.status == "delivered"
+
+
+def test_opted_out_at_twilio_21610_is_not_retried(twilio_env) -> None:
+    e, fake = twilio_env
+    fake.script = [(400, {"code": 21610, "message": "Attempt to send to unsubscribed recipient", "status": 400})]
+    e.sms("makeup?")
+    row = wait_for(lambda: [o for o in e.outbox() if o.status == "failed"], what="failed")[0]
+    time.sleep(0.8)  # longer than the retry delay: nothing more is sent
+    assert len(fake.requests) == 1
+    row = e.outbox()[0]
+    assert row.status == "failed" and row.attempts == 1
+    assert "21610" in row.last_error and "STOP" in row.last_error
+    assert e.q(lambda s: s.get(SmsOptOut, PHONE)).source == "provider_error"
+
+
+def test_invalid_number_fails_at_once_and_server_errors_end_dead(twilio_env) -> None:
+    e, fake = twilio_env
+    fake.script = [(400, {"code": 21211, "message": "The 'To' number is not a valid phone number.", "status": 400})]
+    e.sms("makeup?")
+    wait_for(lambda: [o for o in e.outbox() if o.status == "failed"], what="failed")
+    assert "invalid phone number" in e.outbox()[0].last_error
+    fake.script = [(503, {"message": "Service Unavailable"})] * 3
+    e.sms("makeup again?")
+    dead = wait_for(lambda: [o for o in e.outbox() if o.status == "dead"], timeout=15, what="dead")[0]
+    assert dead.attempts == 3 and "gave up after 3 attempts" in dead.last_error
+    assert len(fake.requests) == 4
+
+
+def test_status_callbacks_are_signature_checked_and_failures_are_readable(twilio_env) -> None:
+    e, fake = twilio_env
+    e.sms("makeup?")
+    row = wait_for(lambda: [o for o in e.outbox() if o.status == "sent"], what="sent")[0]
+    cb = {"MessageSid": row.provider_sid, "MessageStatus": "undelivered", "ErrorCode": "30007"}
+    assert e.http.post("/webhooks/twilio/status", data=cb).status_code == 403
+    assert e.post_signed(cb, path="/webhooks/twilio/status", token="wrong-token-0123456789abcdef").status_code == 403
+    assert e.outbox()[0].status == "sent"
+    assert e.post_signed(cb, path="/webhooks/twilio/status", token=TWILIO_TOKEN).status_code == 204
+    row = e.outbox()[0]
+    assert row.status == "undelivered" and "30007" in row.last_error and "spam" in row.last_error
+    unknown = {"MessageSid": "SM" + "0" * 32, "MessageStatus": "delivered"}
+    assert e.post_signed(unknown, path="/webhooks/twilio/status", token=TWILIO_TOKEN).status_code == 204
+    assert e.post_signed({"MessageSid": row.provider_sid}, path="/webhooks/twilio/status", token=TWILIO_TOKEN).status_code == 422
+
+
+# ---------------------------------------------------------------------- restart recovery
+def test_messages_stored_but_not_answered_are_answered_once_after_a_restart(tmp_path, db_url, fixed_clock) -> None:
+    from core.sms import InboundSms, SmsChannel
+
+    seed(db_url)
+    # process 1 stored two messages and "crashed": one before its turn, one in the middle of it
+    e1 = Env(tmp_path, db_url, fixed_clock)
+    channel: SmsChannel = e1.container.extras["sms_channel"]
+    a = channel.store(InboundSms(message_sid="SM" + "1" * 32, from_phone=PHONE, body="can I wear makeup?"))
+    b = channel.store(InboundSms(message_sid="SM" + "2" * 32, from_phone=STRANGER, body="makeup tomorrow?"))
+    assert a.needs_turn and b.needs_turn
+    assert channel.claim(b.message_id) == "turn"  # b was being processed when the process died
+    e1.engine.dispose()
+    e1.container.engine.dispose()
+
+    # process 2 starts: the recovery sweep answers both, once
+    with Env(tmp_path, db_url, fixed_clock) as e2:
+        e2.container.extras["sms_channel"].processing_lease_s = 0.5
+        e2.answered(1, phone=PHONE)
+        e2.answered(1, phone=STRANGER)
+        time.sleep(0.5)
+        assert len(e2.outbox(PHONE)) == 1 and len(e2.outbox(STRANGER)) == 1
+        assert len(e2.assistant.calls) == 2
+    # process 3: nothing left to do
+    with Env(tmp_path, db_url, fixed_clock) as e3:
+        time.sleep(0.6)
+        assert e3.assistant.calls == []
+        assert len(e3.outbox(PHONE)) == 1 and len(e3.outbox(STRANGER)) == 1
+
+
+# ---------------------------------------------------------------------- database down
+def test_database_down_still_answers_safely_in_twiml_and_spools(tmp_path, fixed_clock) -> None:
+    url = f"sqlite:///{tmp_path / 'missing-dir' / 'nope.db'}"  # cannot be opened
+    e = Env(tmp_path, url, fixed_clock)
+    with e:
+        sid = "SM" + uuid.uuid4().hex
+        r = e.sms("can I wear makeup?", sid=sid)
+        assert r.status_code == 200
+        assert r.headers["content-type"].startswith("text/xml")
+        assert "<Message>" in r.text and "911" in r.text
+        spooled = [json.loads(line) for line in e.container.spool.path.read_text().splitlines()]
+        assert spooled[-1]["external_id"] == sid and spooled[-1]["phone"] == PHONE and spooled[-1]["channel"] == "sms"
+        # STOP during an outage: stored for replay, but not answered with a holding reply
+        r = e.sms("STOP")
+        assert r.status_code == 200 and "<Message>" not in r.text
+        if triage_available():
+            r = e.sms("I can't breathe and my throat is swelling")
+            assert "911" in r.text
+
+
+# ---------------------------------------------------------------------- simulator
+def test_simulator_posts_signed_webhooks_over_http_and_shows_the_outbox(env: Env) -> None:
+    page = env.http.get("/simulator")
+    assert page.status_code == 200 and "simulator.js" in page.text
+    assert env.http.get("/static/simulator.js").status_code == 200
+    assert env.http.get("/static/simulator.css").status_code == 200
+    assert "style=" not in page.text and "<style" not in page.text  # runs under a strict CSP
+    phones = env.http.get("/simulator/api/phones").json()
+    assert {"name": "Ana", "phone": PHONE, "opted_out": False} in phones["patients"]
+    r = env.http.post("/simulator/api/send", json={"phone": PHONE, "text": "can I wear makeup?"})
+    assert r.status_code == 200 and r.json()["status_code"] == 200
+    sid = r.json()["message_sid"]
+    env.answered(1)
+    # resend the same sid, as a Twilio retry would: handled once
+    r = env.http.post("/simulator/api/send", json={"phone": PHONE, "text": "can I wear makeup?", "message_sid": sid})
+    assert r.json()["status_code"] == 200
+    view = env.http.get("/simulator/api/messages", params={"phone": PHONE}).json()
+    assert [m["direction"] for m in view["messages"]] == ["in", "out"]
+    assert view["messages"][1]["text"] == "No makeup for at least 24 hours." and view["messages"][1]["status"] == "delivered"
+    assert env.http.post("/simulator/api/send", json={"phone": "12", "text": "x"}).status_code == 422

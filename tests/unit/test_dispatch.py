@@ -1,0 +1,368 @@
+"""core.dispatch: claiming, sending, retries, permanent errors, suppression, delivery receipts."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+
+from core import outbox
+from core.db import make_engine, make_session_factory, session_scope
+from core.dispatch import Dispatcher, DispatchPolicy, describe_error, record_delivery, requeue
+from core.models import Conversation, Message, OutboxMessage, SmsOptOut
+from core.ports import SendResult
+from core.sms import set_opt_out
+from tests.fakes import FakeSmsSender
+
+PHONE = "+12015550123"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.at = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.at
+
+    def advance(self, seconds: float) -> None:
+        self.at += timedelta(seconds=seconds)
+
+
+class ScriptedSender:
+    """Answers from a script, then succeeds; thread-safe; remembers every call."""
+
+    def __init__(self, script: list[SendResult] | None = None, delivered_on_accept: bool = False) -> None:
+        self.script = list(script or [])
+        self.calls: list[dict] = []
+        self.lock = threading.Lock()
+        self.delivered_on_accept = delivered_on_accept
+
+    def send(self, *, to: str, body: str, status_callback: str | None = None) -> SendResult:
+        with self.lock:
+            self.calls.append({"to": to, "body": body, "status_callback": status_callback})
+            if self.script:
+                return self.script.pop(0)
+            return SendResult(ok=True, provider_id="SM" + uuid.uuid4().hex)
+
+
+def queue(
+    factory, body: str = "Hello", to: str = PHONE, purpose: str = "reply", at: datetime | None = None, with_message: bool = False
+) -> str:
+    with session_scope(factory) as s:
+        message_id = None
+        conv_id = None
+        if with_message:
+            conv = Conversation(channel="sms", phone=to)
+            s.add(conv)
+            s.flush()
+            m = Message(conversation_id=conv.id, direction="out", author="bot", channel="sms", text=body, status="queued")
+            s.add(m)
+            s.flush()
+            message_id, conv_id = m.id, conv.id
+        row = outbox.enqueue(s, to=to, body=body, purpose=purpose, message_id=message_id, conversation_id=conv_id)
+        if at is not None:
+            row.next_attempt_at = at
+        return row.id
+
+
+def get(factory, outbox_id: str) -> OutboxMessage:
+    with session_scope(factory) as s:
+        return s.get(OutboxMessage, outbox_id)
+
+
+def make(factory, sender, clock: Clock | None = None, **policy) -> Dispatcher:
+    clock = clock or Clock()
+    return Dispatcher(
+        session_factory=factory,
+        sender=sender,
+        status_callback_url="https://clinic.example/webhooks/twilio/status",
+        policy=DispatchPolicy(jitter=0.0, **policy),
+        now=clock,
+    )
+
+
+# ---------------------------------------------------------------------- sending
+def test_sends_due_rows_and_records_the_provider_id(session_factory) -> None:
+    sender = ScriptedSender()
+    oid = queue(session_factory, "Hi **there**", with_message=True)
+    stats = make(session_factory, sender).run_once()
+    assert stats.sent == 1
+    row = get(session_factory, oid)
+    assert row.status == "sent" and row.attempts == 1 and row.provider_sid.startswith("SM") and len(row.provider_sid) == 34
+    assert sender.calls == [{"to": PHONE, "body": "Hi there", "status_callback": "https://clinic.example/webhooks/twilio/status"}]
+    with session_scope(session_factory) as s:
+        assert s.get(Message, row.message_id).status == "sent"
+
+
+def test_a_local_sender_marks_rows_delivered(session_factory) -> None:
+    oid = queue(session_factory)
+    make(session_factory, ScriptedSender(delivered_on_accept=True)).run_once()
+    assert get(session_factory, oid).status == "delivered"
+
+
+def test_rows_not_yet_due_wait(session_factory) -> None:
+    clock = Clock()
+    oid = queue(session_factory, at=clock.at + timedelta(minutes=5))
+    sender = ScriptedSender()
+    d = make(session_factory, sender, clock)
+    assert d.run_once().claimed == 0
+    clock.advance(301)
+    assert d.run_once().sent == 1
+    assert get(session_factory, oid).status == "sent"
+
+
+def test_fake_sms_sender_from_the_shared_fakes_works(session_factory) -> None:
+    sender = FakeSmsSender()
+    queue(session_factory, "one")
+    make(session_factory, sender).run_once()
+    assert sender.sent == [{"to": PHONE, "body": "one"}]
+
+
+# ---------------------------------------------------------------------- retries
+def test_transient_errors_back_off_exponentially_then_succeed(session_factory) -> None:
+    clock = Clock()
+    flaky = [SendResult(ok=False, error="twilio 20429 (HTTP 429): Too Many Requests")] * 2 + [
+        SendResult(ok=False, error="network error talking to Twilio: ConnectTimeout")
+    ]
+    sender = ScriptedSender(flaky)
+    d = make(session_factory, sender, clock, base_delay_s=2.0)
+    oid = queue(session_factory)
+    delays = []
+    for _ in range(3):
+        assert d.run_once().retried == 1
+        row = get(session_factory, oid)
+        delay = (row.next_attempt_at.replace(tzinfo=timezone.utc) - clock.at).total_seconds()
+        delays.append(round(delay))
+        assert row.status == "pending" and "retrying" in row.last_error
+        assert d.run_once().claimed == 0  # not due yet
+        clock.advance(delay)
+    assert delays == [2, 4, 8]
+    assert d.run_once().sent == 1
+    row = get(session_factory, oid)
+    assert row.status == "sent" and row.attempts == 4 and row.last_error is None
+
+
+def test_gives_up_after_max_attempts_and_says_why(session_factory) -> None:
+    clock = Clock()
+    sender = ScriptedSender([SendResult(ok=False, error="twilio - (HTTP 503): Service Unavailable")] * 10)
+    d = make(session_factory, sender, clock, max_attempts=3, base_delay_s=1.0)
+    oid = queue(session_factory, with_message=True)
+    for _ in range(3):
+        d.run_once()
+        clock.advance(60)
+    row = get(session_factory, oid)
+    assert row.status == "dead" and row.attempts == 3
+    assert "gave up after 3 attempts" in row.last_error and "503" in row.last_error
+    assert d.run_once().claimed == 0 and len(sender.calls) == 3
+    with session_scope(session_factory) as s:
+        assert s.get(Message, row.message_id).status == "dead"
+        # staff can send it again
+        requeue(s, oid, now=clock.at)
+    sender.script = []
+    assert d.run_once().sent == 1
+
+
+@pytest.mark.parametrize(
+    "result,words",
+    [
+        (SendResult(ok=False, error="twilio 21211 (HTTP 400): invalid", permanent=True), "invalid phone number"),
+        (SendResult(ok=False, error="twilio 21614 (HTTP 400): not mobile", permanent=True), "not a mobile number"),
+        (SendResult(ok=False, error="twilio 21610 (HTTP 400): unsubscribed"), "replied STOP"),  # code alone is enough
+    ],
+)
+def test_permanent_errors_are_not_retried(session_factory, result, words) -> None:
+    clock = Clock()
+    sender = ScriptedSender([result])
+    d = make(session_factory, sender, clock)
+    oid = queue(session_factory)
+    assert d.run_once().failed == 1
+    clock.advance(3600)
+    assert d.run_once().claimed == 0
+    row = get(session_factory, oid)
+    assert row.status == "failed" and row.attempts == 1 and words in row.last_error and "not retried" in row.last_error
+    assert len(sender.calls) == 1
+
+
+def test_21610_records_the_opt_out_and_later_messages_are_suppressed(session_factory) -> None:
+    sender = ScriptedSender([SendResult(ok=False, error="twilio 21610 (HTTP 400): unsubscribed", permanent=True)])
+    d = make(session_factory, sender)
+    queue(session_factory, "first")
+    d.run_once()
+    with session_scope(session_factory) as s:
+        assert s.get(SmsOptOut, PHONE).source == "provider_error"
+    later = queue(session_factory, "check-in", purpose="checkin")
+    assert d.run_once().suppressed == 1
+    assert get(session_factory, later).status == "suppressed"
+    assert len(sender.calls) == 1
+
+
+def test_a_raising_sender_is_retried(session_factory) -> None:
+    class Boom:
+        def send(self, **_):
+            raise RuntimeError("adapter bug")
+
+    oid = queue(session_factory)
+    make(session_factory, Boom()).run_once()
+    row = get(session_factory, oid)
+    assert row.status == "pending" and "adapter bug" in row.last_error
+
+
+def test_a_retry_keeps_the_recipients_later_messages_behind_it(session_factory) -> None:
+    clock = Clock()
+    sender = ScriptedSender([SendResult(ok=False, error="twilio - (HTTP 500): oops")])
+    d = make(session_factory, sender, clock, base_delay_s=5.0)
+    first = queue(session_factory, "first")
+    second = queue(session_factory, "second")
+    other = queue(session_factory, "other", to="+12015550777")
+    d.run_once()
+    assert get(session_factory, first).status == "pending"
+    assert get(session_factory, second).status == "pending" and get(session_factory, second).attempts == 0
+    assert get(session_factory, other).status == "sent"
+    clock.advance(5)
+    d.run_once()
+    assert [c["body"] for c in sender.calls] == ["first", "other", "first", "second"]
+
+
+# ---------------------------------------------------------------------- suppression, formatting
+def test_opted_out_numbers_get_nothing_but_on_call_alerts_and_keyword_replies_go(session_factory) -> None:
+    with session_scope(session_factory) as s:
+        set_opt_out(s, PHONE, opted_out=True, keyword="STOP")
+    reply = queue(session_factory, "reply", with_message=True)
+    checkin = queue(session_factory, "checkin", purpose="checkin")
+    alert = queue(session_factory, "ALERT", purpose="oncall_alert")
+    confirm = queue(session_factory, "You're unsubscribed", purpose="keyword_reply")
+    sender = ScriptedSender()
+    stats = make(session_factory, sender).run_once()
+    assert stats.suppressed == 2 and stats.sent == 2
+    assert get(session_factory, reply).status == "suppressed" and "opted out" in get(session_factory, reply).last_error
+    assert get(session_factory, checkin).status == "suppressed"
+    assert {c["body"] for c in sender.calls} == {"ALERT", "You're unsubscribed"}
+    assert get(session_factory, alert).status == get(session_factory, confirm).status == "sent"
+    with session_scope(session_factory) as s:
+        assert s.get(Message, get(session_factory, reply).message_id).status == "suppressed"
+
+
+def test_a_long_reply_becomes_ordered_parts_each_one_sms(session_factory) -> None:
+    text = "**Aftercare.** " + " ".join(f"Point {i}: keep it clean and protected from the sun." for i in range(15))
+    oid = queue(session_factory, text, with_message=True)
+    sender = ScriptedSender()
+    stats = make(session_factory, sender).run_once()
+    assert stats.sent == len(sender.calls) >= 3
+    bodies = [c["body"] for c in sender.calls]
+    assert bodies[0].startswith("Aftercare. Point 0") and all(len(b) <= 320 for b in bodies)
+    assert " ".join(bodies) == text.replace("**", "")
+    with session_scope(session_factory) as s:
+        rows = list(s.execute(select(OutboxMessage).order_by(OutboxMessage.created_at)).scalars())
+        assert [r.body for r in rows] == bodies and rows[0].id == oid
+        assert len({r.message_id for r in rows}) == 1 and all(r.status == "sent" for r in rows)
+
+
+def test_buttons_of_the_transcript_message_are_offered_as_a_reply_line(session_factory) -> None:
+    oid = queue(session_factory, "Was it today?", with_message=True)
+    with session_scope(session_factory) as s:
+        s.get(Message, get(session_factory, oid).message_id).buttons = [
+            {"title": "Yes", "payload": "/affirm"},
+            {"title": "No", "payload": "/deny"},
+        ]
+    sender = ScriptedSender()
+    make(session_factory, sender).run_once()
+    assert sender.calls[0]["body"] == "Was it today?\nReply: Yes / No"
+
+
+def test_rows_stuck_in_sending_are_released_after_the_lease(session_factory) -> None:
+    clock = Clock()
+    oid = queue(session_factory)
+    d = make(session_factory, ScriptedSender(), clock, lease_s=60)
+    claimed = d.claim()  # ... and the process dies before sending
+    assert [c.id for c in claimed] == [oid] and get(session_factory, oid).status == "sending"
+    assert d.run_once().claimed == 0
+    clock.advance(61)
+    stats = d.run_once()
+    assert stats.released == 1 and stats.sent == 1
+
+
+# ---------------------------------------------------------------------- concurrency (both databases)
+def test_concurrent_dispatchers_never_send_a_row_twice(db_url) -> None:
+    engine = make_engine(db_url)
+    factory = make_session_factory(engine)
+    try:
+        ids = {queue(factory, f"m{i}", to=f"+1201555{i:04d}") for i in range(40)}
+        sender = ScriptedSender()
+        dispatchers = [make(factory, sender, batch_size=7) for _ in range(4)]
+        barrier = threading.Barrier(len(dispatchers))
+        errors: list[BaseException] = []
+
+        def run(d: Dispatcher) -> None:
+            try:
+                barrier.wait()
+                for _ in range(20):
+                    d.run_once()
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=run, args=(d,)) for d in dispatchers]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert not errors, errors
+        bodies = [c["body"] for c in sender.calls]
+        assert sorted(bodies) == sorted(f"m{i}" for i in range(40))  # each exactly once
+        with session_scope(factory) as s:
+            rows = list(s.execute(select(OutboxMessage)).scalars())
+            assert {r.id for r in rows} == ids and all(r.status == "sent" and r.attempts == 1 for r in rows)
+    finally:
+        engine.dispose()
+
+
+def test_async_pass_sends_in_parallel_across_recipients(db_url) -> None:
+    import asyncio
+
+    engine = make_engine(db_url)
+    factory = make_session_factory(engine)
+    try:
+        for i in range(10):
+            queue(factory, f"m{i}", to=f"+1201555{i:04d}")
+        sender = ScriptedSender()
+        stats = asyncio.run(make(factory, sender, concurrency=4).run_once_async())
+        assert stats.sent == 10 and len(sender.calls) == 10
+    finally:
+        engine.dispose()
+
+
+# ---------------------------------------------------------------------- delivery receipts
+def test_delivery_receipts_move_forward_only(session_factory) -> None:
+    oid = queue(session_factory, with_message=True)
+    make(session_factory, ScriptedSender()).run_once()
+    sid = get(session_factory, oid).provider_sid
+    with session_scope(session_factory) as s:
+        assert record_delivery(s, provider_sid=sid, status="queued").status == "sent"
+        assert record_delivery(s, provider_sid=sid, status="delivered").status == "delivered"
+        assert record_delivery(s, provider_sid=sid, status="sent").status == "delivered"
+        assert record_delivery(s, provider_sid=sid, status="failed", error_code="30003").status == "delivered"
+        assert record_delivery(s, provider_sid="SMunknown", status="delivered") is None
+
+
+def test_undelivered_receipt_is_readable_and_21610_opts_out(session_factory) -> None:
+    oid = queue(session_factory, with_message=True)
+    make(session_factory, ScriptedSender()).run_once()
+    sid = get(session_factory, oid).provider_sid
+    with session_scope(session_factory) as s:
+        row = record_delivery(s, provider_sid=sid, status="undelivered", error_code="30006")
+        assert row.status == "undelivered" and "30006: landline" in row.last_error
+        assert s.get(Message, row.message_id).status == "undelivered"
+    oid2 = queue(session_factory, "again")
+    make(session_factory, ScriptedSender()).run_once()
+    with session_scope(session_factory) as s:
+        record_delivery(s, provider_sid=get(session_factory, oid2).provider_sid, status="failed", error_code=21610)
+        assert s.get(SmsOptOut, PHONE).opted_out
+
+
+def test_describe_error() -> None:
+    assert describe_error(21610).startswith("21610: the recipient replied STOP")
+    assert describe_error("30007") == "30007: filtered by the carrier as spam"
+    assert describe_error(12345, "odd") == "12345: odd"
+    assert describe_error(None, "plain") == "plain"
