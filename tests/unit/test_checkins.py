@@ -120,11 +120,20 @@ def test_sending_window(hour, start, end, expected):
     assert in_window(hour, start, end) is expected
 
 
-def test_demo_data_seeds_the_default_plan():
-    import scripts.demo_data as demo
+def test_a_fresh_install_gets_the_default_plan(tmp_path):
+    from core.db import make_engine, make_session_factory, session_scope
+    from core.models import CheckinStep
+    from scripts.serve import prepare
 
-    source = Path(demo.__file__).read_text()
-    assert "from core.checkins import DEFAULT_PLAN" in source
-    assert all({"key", "day", "body"} <= set(s) for s in DEFAULT_PLAN)
-    assert len({s["key"] for s in DEFAULT_PLAN}) == len(DEFAULT_PLAN)
-    assert all(len(s["key"]) <= 32 for s in DEFAULT_PLAN)
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    env = {"AFTERCARE_ENV": "test", "AFTERCARE_DATA_DIR": str(tmp_path), "AFTERCARE_DATABASE_URL": url, "AFTERCARE_DEMO_DATA": "0"}
+    prepare(env)
+    prepare(env)  # idempotent
+    engine = make_engine(url)
+    with session_scope(make_session_factory(engine)) as s:
+        keys = sorted(step.key for step in s.query(CheckinStep).all())
+    engine.dispose()
+    assert keys == sorted(step["key"] for step in DEFAULT_PLAN)
+    assert all({"key", "day", "body"} <= set(step) for step in DEFAULT_PLAN)
+    assert len({step["key"] for step in DEFAULT_PLAN}) == len(DEFAULT_PLAN)
+    assert all(len(step["key"]) <= 32 for step in DEFAULT_PLAN)
