@@ -1,0 +1,16 @@
+"""Red-flag triage screen (spec/triage-policy.md).
+
+Runs on every inbound message, before and independently of the NLU model.
+Deterministic and stdlib-only; the recovery-day windows come from core.timeline.
+
+    result = screen("theres some yellow crust on my chin", day=3)
+    result.level            # Level.URGENT
+    patient_reply(result, clinic_name="Glow MedSpa", clinic_phone="555-0100")
+    reason_text(result, 3)  # "urgent: yellow or honey-coloured crust (signs of infection), day 3"
+"""
+
+from .engine import infer_day, screen
+from .model import Finding, Level, TriageResult
+from .replies import patient_reply, reason_text
+
+__all__ = ["Finding", "Level", "TriageResult", "infer_day", "patient_reply", "reason_text", "screen"]

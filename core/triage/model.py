@@ -1,0 +1,60 @@
+"""Result types of the red-flag screen (the public data model)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Level(str, Enum):
+    """How urgently staff must look at a message (see spec/triage-policy.md)."""
+
+    NONE = "none"
+    ROUTINE = "routine"
+    URGENT = "urgent"
+    EMERGENCY = "emergency"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+    @staticmethod
+    def max(*levels: Level) -> Level:
+        """The most severe of ``levels`` (``NONE`` when given nothing)."""
+        best = Level.NONE
+        for level in levels:
+            if _RANK[level] > _RANK[best]:
+                best = level
+        return best
+
+    @property
+    def escalates(self) -> bool:
+        return self is not Level.NONE
+
+
+_RANK = {Level.NONE: 0, Level.ROUTINE: 1, Level.URGENT: 2, Level.EMERGENCY: 3}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One escalating finding: what matched and which policy rule made it escalate."""
+
+    code: str  # e.g. "infection.pus"
+    level: Level
+    matched: str  # the span of the patient's text that matched
+    rule: str  # the policy rule, in words staff can read
+
+
+@dataclass
+class TriageResult:
+    level: Level  # highest level found (NONE if nothing escalates)
+    findings: list[Finding] = field(default_factory=list)  # escalating findings only
+    expected: list[str] = field(default_factory=list)  # expected-healing mentions, e.g. "redness"
+    is_symptom: bool = False  # the message describes a skin/body reaction at all
+    needs_day: bool = False  # day unknown and the outcome (none/routine) depends on it
+    self_harm: bool = False
+    day_used: int | None = None  # the day the screen applied: the caller's, else one stated in the text
+
+    @property
+    def escalates(self) -> bool:
+        return self.level is not Level.NONE
