@@ -115,5 +115,5 @@ def widget_config(container: ContainerDep) -> dict:
             "clinic_phone": c.phone,
             "color": c.widget_color,
             "greeting": c.widget_greeting
-            or f"Hi! I'm the {c.name} aftercare assistant. Ask me anything about your microneedling treatment and recovery.",
+            or f"Hi! I'm the aftercare assistant of {c.name}. Ask me anything about your microneedling treatment and recovery.",
         }

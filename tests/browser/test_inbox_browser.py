@@ -1,0 +1,381 @@
+"""The staff inbox in real headless Chromium: a nurse's shift, sign-in failures, patients.
+
+Most tests run the real app with a fake assistant, served by uvicorn in a thread; the
+last one runs a whole shift against the real stack (trained Rasa model, action server).
+Screenshots go to test-artifacts/inbox/ (gitignored).
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from core import staff as staff_service
+from core.clock import SystemClock
+from core.db import make_engine, make_session_factory, session_scope
+from core.models import Conversation, Escalation, Message
+from core.patients import create_patient
+from tests.browser.conftest import ServerThread
+from tests.conftest import ROOT, free_port, make_settings
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = ROOT / "test-artifacts" / "inbox"
+PW = "correct horse battery staple"
+RED_FLAG = "there's pus and yellow crusts on my cheek and it feels hot"
+
+
+def shot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def api(base_url: str, method: str, path: str, body: dict | None = None, token: str | None = None) -> dict:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(base_url + path, data=data, method=method)
+    req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(req, timeout=30) as res:
+        return json.loads(res.read() or b"{}")
+
+
+class InboxServer:
+    def __init__(self, base_url: str, app, thread: ServerThread) -> None:
+        self.base_url = base_url
+        self.app = app
+        self.thread = thread
+
+    @property
+    def sf(self):
+        return self.app.state.container.session_factory
+
+
+@pytest.fixture
+def inbox_server(tmp_path):
+    from api.app import create_app
+    from core.migrate import upgrade
+    from tests.fakes import FakeAssistant
+
+    url = f"sqlite:///{tmp_path / 'inbox.db'}"
+    upgrade(url)
+    port = free_port()
+    settings = make_settings(tmp_path, url, AFTERCARE_PORT=str(port), AFTERCARE_PUBLIC_URL=f"http://127.0.0.1:{port}")
+    app = create_app(settings, assistant=FakeAssistant(), start_workers=False)
+    thread = ServerThread(app, port)
+    thread.start()
+    server = InboxServer(f"http://127.0.0.1:{port}", app, thread)
+    today = SystemClock().today()
+    with session_scope(server.sf) as s:
+        staff_service.create_staff(s, email="joy@clinic.test", display_name="Nurse Joy", role="clinician", password=PW)
+        staff_service.create_staff(s, email="dan@clinic.test", display_name="Dan (front desk)", role="frontdesk", password=PW)
+        p = create_patient(
+            s, first_name="Ana", last_name="Lopez", phone="+12015550123", treatments=[{"performed_on": today - timedelta(days=2)}]
+        )
+        server.chat_token = p.chat_token  # type: ignore[attr-defined]
+        server.patient_id = p.id  # type: ignore[attr-defined]
+    yield server
+    thread.stop()
+
+
+@pytest.fixture
+def watched_page(context):
+    """A page that records script errors and CSP violations."""
+    pg = context.new_page()
+    pg.problems = []  # type: ignore[attr-defined]
+    pg.on("pageerror", lambda exc: pg.problems.append(f"pageerror: {exc}"))  # type: ignore[attr-defined]
+
+    def on_console(msg):
+        if msg.type == "error" or "Content Security Policy" in msg.text:
+            pg.problems.append(f"console: {msg.text}")  # type: ignore[attr-defined]
+
+    pg.on("console", on_console)
+    yield pg
+
+
+def sign_in(page, base_url: str, email: str = "joy@clinic.test", password: str = PW) -> None:
+    page.goto(f"{base_url}/inbox/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+
+
+# ------------------------------------------------------------------------ the shift
+def test_a_shift_new_escalation_arrives_live_then_acknowledge_reply_takeover_resolve(inbox_server, watched_page):
+    page, base = watched_page, inbox_server.base_url
+
+    # signed out: the inbox sends the browser to the sign-in page
+    page.goto(f"{base}/inbox")
+    assert "/inbox/login" in page.url
+    sign_in(page, base)
+    page.wait_for_url(f"{base}/inbox")
+    assert page.locator("#no-escalations").is_visible()
+    page.evaluate("window.__sameDocument = true")
+
+    # a patient writes a red flag in the web chat while the inbox is open
+    sid = api(base, "POST", "/api/v1/chat/sessions", {"chat_token": inbox_server.chat_token})["session_id"]
+    reply = api(base, "POST", f"/api/v1/chat/sessions/{sid}/messages", {"text": RED_FLAG})
+    assert reply["escalation"]["level"] == "urgent"
+
+    row = page.locator("tr.esc-row").first
+    row.wait_for(timeout=15_000)  # the page polls every 5 s
+    assert page.evaluate("window.__sameDocument") is True  # no reload happened
+    assert "URGENT" in row.inner_text() and "needs acknowledging" in row.inner_text().lower()
+    assert "Ana Lopez" in row.inner_text() and "day 2" in row.inner_text()
+    assert page.locator("#attention").is_visible()
+    assert page.title().startswith("(1) ")
+    shot(page, "01-inbox-new-escalation")
+
+    # open it
+    row.locator("a").first.click()
+    page.wait_for_url("**/inbox/escalations/*")
+    esc_url = page.url
+    body = page.inner_text("body")
+    for expected in [RED_FLAG, "Ana Lopez", "+12015550123", "day 2", "Why it escalated", "Not acknowledged"]:
+        assert expected in body, expected
+    assert page.locator("li.msg-trigger").count() == 1
+    shot(page, "02-escalation-detail")
+
+    page.click("#ack-button")
+    page.wait_for_url("**?done=acknowledged")
+    assert page.locator("#esc-status").inner_text() == "Acknowledged"
+
+    # reply without taking over; it reaches the patient's web chat
+    page.fill("#reply-text", "Hi Ana, this is Joy, the nurse. Can you send a photo?")
+    page.uncheck("input[name=take_over]")
+    page.click("#reply-form button[type=submit]")
+    page.wait_for_url("**done=replied")
+    assert "Staff: Nurse Joy" in page.inner_text("#transcript")
+    messages = api(base, "GET", f"/api/v1/chat/sessions/{sid}/messages")["messages"]
+    assert messages[-1]["author"] == "staff" and "Can you send a photo?" in messages[-1]["text"]
+
+    # take over, and the patient's next message shows up on the open page by itself
+    page.click("#takeover-button")
+    page.wait_for_url("**done=taken_over")
+    assert "Taken over" in page.inner_text("#takeover-card")
+    answer = api(base, "POST", f"/api/v1/chat/sessions/{sid}/messages", {"text": "ok, sending it now"})
+    assert answer["replies"] == []  # the assistant stays quiet
+    page.locator("#transcript li", has_text="ok, sending it now").wait_for(timeout=15_000)
+    shot(page, "03-taken-over")
+
+    page.click("#handback-button")
+    page.wait_for_url("**done=handed_back")
+    assert "The assistant is answering" in page.inner_text("#takeover-card")
+
+    # resolve (a note is required)
+    page.click("details.resolve summary")
+    page.fill("#resolve-form textarea[name=note]", "Photo reviewed; booked a check today at 4pm.")
+    page.click("#resolve-form button[type=submit]")
+    page.wait_for_url("**done=resolved")
+    assert "Resolved" in page.inner_text("#actions-card")
+    assert "booked a check" in page.inner_text("#actions-card")
+    shot(page, "04-resolved")
+
+    page.goto(f"{base}/inbox")
+    assert page.locator("tr.esc-row").count() == 0
+    assert page.problems == []  # type: ignore[attr-defined]
+    with session_scope(inbox_server.sf) as s:
+        esc = s.get(Escalation, esc_url.rsplit("/", 1)[-1].split("?")[0])
+        assert esc.status == "resolved"
+        assert s.get(Conversation, esc.conversation_id).staff_takeover is False
+
+
+def test_wrong_password_is_refused(inbox_server, watched_page):
+    page, base = watched_page, inbox_server.base_url
+    sign_in(page, base, password="not the password")
+    assert "/inbox/login" in page.url
+    assert "Wrong email or password" in page.inner_text("#login-error")
+    assert not [c for c in page.context.cookies() if c["name"] == "aftercare_staff"]
+    shot(page, "05-login-wrong-password")
+    page.goto(f"{base}/inbox")
+    assert "/inbox/login" in page.url
+
+
+def test_signed_out_requests_are_redirected_and_sign_out_works(inbox_server, watched_page):
+    page, base = watched_page, inbox_server.base_url
+    page.goto(f"{base}/inbox/patients/{inbox_server.patient_id}")
+    assert "/inbox/login?next=/inbox/patients/" in page.url
+    assert "Lopez" not in page.content()
+    shot(page, "06-signed-out-redirect")
+    page.fill("input[name=email]", "dan@clinic.test")
+    page.fill("input[name=password]", PW)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"**/inbox/patients/{inbox_server.patient_id}")  # back where they were going
+    page.click("text=Sign out")
+    page.wait_for_url("**/inbox/login?done=signed_out")
+    page.goto(f"{base}/inbox")
+    assert "/inbox/login" in page.url
+    assert page.problems == []  # type: ignore[attr-defined]
+
+
+def test_signed_out_while_the_inbox_is_open_is_shown(inbox_server, watched_page):
+    page, base = watched_page, inbox_server.base_url
+    sign_in(page, base)
+    page.wait_for_url(f"{base}/inbox")
+    # the session ends on the server (e.g. an admin deactivated it, or the idle timeout)
+    with session_scope(inbox_server.sf) as s:
+        user = staff_service.by_email(s, "joy@clinic.test")
+        staff_service.end_all_sessions(s, staff_id=user.id)
+    page.locator("#session-banner").wait_for(state="visible", timeout=15_000)
+    assert "signed out" in page.inner_text("#session-banner")
+    assert page.title().startswith("(signed out)")
+    shot(page, "07-signed-out-banner")
+
+
+# ------------------------------------------------------------------------ patients
+def test_patients_import_and_copy_chat_link(inbox_server, watched_page, tmp_path):
+    page, base = watched_page, inbox_server.base_url
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+    sign_in(page, base, email="dan@clinic.test")
+    page.wait_for_url(f"{base}/inbox")
+    page.click("nav >> text=Patients")
+    page.click("text=Import from CSV")
+    csv_path = tmp_path / "patients.csv"
+    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    csv_path.write_text(
+        "first_name,last_name,phone,procedure,area,performed_on\n"
+        f"Bea,Smith,+12015550124,microneedling,face,{yesterday}\n"
+        f"Cleo,Ng,555-0125,microneedling,face,{yesterday}\n"
+        "Dee,Ray,+12015550126,microneedling,face,11/21/2026\n"
+        f"Eve,Dup,+12015550123,,,{yesterday}\n"
+    )
+    page.set_input_files("input[type=file]", str(csv_path))
+    page.click("form[enctype] button[type=submit]")
+    page.locator("#import-report").wait_for()
+    assert page.inner_text("#created-count") == "1" and page.inner_text("#rejected-count") == "3"
+    report = page.inner_text("#import-report")
+    assert "bad phone" in report and "bad date" in report and "duplicate" in report
+    shot(page, "08-import-report")
+
+    page.click("#import-report >> text=Bea Smith")
+    page.wait_for_url("**/inbox/patients/*")
+    page.click("[data-copy]")
+    page.locator(".copy-status", has_text="Copied").wait_for(timeout=5_000)
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied.startswith(f"{base}/chat/") and copied == page.input_value("#chat-url")
+    shot(page, "09-patient-page")
+    assert page.problems == []  # type: ignore[attr-defined]
+
+
+def test_admin_pages_render(inbox_server, watched_page):
+    page, base = watched_page, inbox_server.base_url
+    with session_scope(inbox_server.sf) as s:
+        staff_service.create_staff(s, email="boss@clinic.test", display_name="Ada Admin", role="admin", password=PW)
+        # an on-call alert that could not be delivered shows on the inbox
+        conv = Conversation(channel="sms", phone="+12015550999")
+        s.add(conv)
+        s.flush()
+        m = Message(conversation_id=conv.id, direction="in", author="patient", channel="sms", text="I can't breathe well")
+        s.add(m)
+        s.flush()
+        from core import escalations as esc_service
+        from core.models import OutboxMessage
+
+        e = esc_service.record(
+            s, conversation_id=conv.id, level="emergency", reason="trouble breathing", message_id=m.id
+        ).escalation
+        s.add(
+            OutboxMessage(
+                to="+12015550100",
+                body="alert",
+                purpose="oncall_alert",
+                escalation_id=e.id,
+                status="dead",
+                last_error="21610 unsubscribed recipient",
+                attempts=5,
+            )
+        )
+    sign_in(page, base, email="boss@clinic.test")
+    page.wait_for_url(f"{base}/inbox")
+    assert "EMERGENCY" in page.inner_text("#escalations")
+    assert "21610" in page.inner_text("#delivery-problems")
+    assert page.inner_text("#problem-count") == "1"
+    # another alert fails while the page is open: the count changes and the page says so
+    with session_scope(inbox_server.sf) as s:
+        from core.models import OutboxMessage
+
+        s.add(OutboxMessage(to="+12015550100", body="alert", purpose="oncall_alert", status="failed", last_error="timeout"))
+    page.locator("#problems-changed").wait_for(state="visible", timeout=15_000)
+    assert page.inner_text("#problem-count") == "2"
+    shot(page, "10-inbox-emergency-and-failed-alert")
+    for path, name in [
+        ("/inbox/staff", "11-staff"),
+        ("/inbox/settings", "12-settings"),
+        ("/inbox/audit", "13-audit"),
+        ("/inbox/outbox", "14-outbox"),
+    ]:
+        page.goto(base + path)
+        assert page.locator("h1").count() >= 1
+        shot(page, name)
+    page.goto(base + "/inbox/audit")
+    assert "auth.login" in page.inner_text("#audit")
+    assert page.problems == []  # type: ignore[attr-defined]
+
+
+# ------------------------------------------------------------------- the real stack
+@pytest.mark.stack
+def test_end_to_end_shift_on_the_real_stack(stack, browser):
+    """Red-flag message through the real Rasa stack -> escalation -> acknowledged -> replied -> resolved."""
+    url = f"sqlite:///{stack.data_dir}/stack.db"
+    engine = make_engine(url)
+    try:
+        with session_scope(make_session_factory(engine)) as s:
+            if staff_service.by_email(s, "oncall@clinic.test") is None:
+                staff_service.create_staff(
+                    s, email="oncall@clinic.test", display_name="On-call Nurse", role="clinician", password=PW
+                )
+    finally:
+        engine.dispose()
+    base = stack.base_url
+    today = SystemClock("America/New_York").today()
+    patient = api(
+        base,
+        "POST",
+        "/api/v1/patients",
+        {
+            "first_name": "Stack",
+            "last_name": "Patient",
+            "phone": "+12015550777",
+            "treatments": [{"performed_on": (today - timedelta(days=3)).isoformat()}],
+        },
+        token=stack.token,
+    )
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        sign_in(page, base, email="oncall@clinic.test")
+        page.wait_for_url(f"{base}/inbox")
+        sid = api(base, "POST", "/api/v1/chat/sessions", {"chat_token": patient["chat_token"]})["session_id"]
+        reply = api(base, "POST", f"/api/v1/chat/sessions/{sid}/messages", {"text": "my face is oozing pus and I have a fever"})
+        assert reply["escalation"]["level"] == "urgent"
+        row = page.locator(f"tr.esc-row[data-id='{reply['escalation']['id']}']")
+        row.wait_for(timeout=15_000)
+        assert "Stack Patient" in row.inner_text() and "day 3" in row.inner_text()
+        row.locator("a").first.click()
+        page.wait_for_url("**/inbox/escalations/*")
+        assert "oozing pus" in page.inner_text("#transcript")
+        page.click("#ack-button")
+        page.wait_for_url("**done=acknowledged")
+        page.fill("#reply-text", "This is the on-call nurse; I'm calling you in 5 minutes.")
+        page.click("#reply-form button[type=submit]")
+        page.wait_for_url("**done=replied")
+        messages = api(base, "GET", f"/api/v1/chat/sessions/{sid}/messages")["messages"]
+        assert messages[-1]["author"] == "staff"
+        page.click("details.resolve summary")
+        page.fill("#resolve-form textarea[name=note]", "Called; seen in clinic.")
+        page.click("#resolve-form button[type=submit]")
+        page.wait_for_url("**done=resolved")
+        shot(page, "15-stack-resolved")
+        open_ids = [e["id"] for e in api(base, "GET", "/api/v1/escalations?status=open", token=stack.token)]
+        assert reply["escalation"]["id"] not in open_ids
+        assert errors == []
+    finally:
+        ctx.close()
