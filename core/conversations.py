@@ -351,9 +351,12 @@ class ConversationService:
             if asked_date:
                 conv.awaiting = f"{AWAIT_DATE}:symptom_report"
                 conv.pending_message_id = msg.id
+            # `escalation` in the reply reports what the red-flag screen opened, raised or joined.
+            # Hand-offs (talk to staff, booking, pricing, an assistant that could not answer) still
+            # reach the inbox as routine escalations, but they are requests, not clinical findings.
             escalation_ref = plan.escalation_ref
             if assistant_failed and not plan.takeover:
-                change = esc_service.record(
+                esc_service.record(
                     s,
                     conversation_id=conv.id,
                     level="routine",
@@ -361,12 +364,8 @@ class ConversationService:
                     recovery_day=plan.day,
                     message_id=msg.id,
                 )
-                escalation_ref = escalation_ref or {"id": change.escalation.id, "level": change.escalation.level}
-            # escalations opened or raised by the assistant's actions (talk to staff, booking)
             after = esc_service.active_for_conversation(s, conv.id)
-            if escalation_ref is None and after is not None and (plan.before is None or plan.before != (after.id, after.level)):
-                escalation_ref = {"id": after.id, "level": after.level}
-            elif escalation_ref is not None and after is not None and after.id == escalation_ref["id"]:
+            if escalation_ref is not None and after is not None and after.id == escalation_ref["id"]:
                 escalation_ref = {"id": after.id, "level": after.level}
             for r in replies:
                 out = Message(

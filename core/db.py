@@ -42,12 +42,21 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
+            # Let SQLAlchemy, not pysqlite, decide when transactions begin (see _begin_immediate).
+            dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             if ":memory:" not in url:
                 cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA busy_timeout=15000")
             cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin_immediate(conn):  # pragma: no cover - trivial
+            # Take the write lock when the transaction starts. A deferred transaction that reads and
+            # then writes fails at once with "database is locked" in WAL mode when another process
+            # (API, action server) wrote in between; BEGIN IMMEDIATE waits on busy_timeout instead.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Optional
 
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field, validator
@@ -53,14 +52,14 @@ class PatientIn(BaseModel):
 class PatientCreated(BaseModel):
     id: str
     chat_token: str
-    chat_url: Optional[str] = None
+    chat_url: str | None = None
 
 
 class EscalationOut(BaseModel):
     id: str
     level: str
     status: str
-    patient_id: Optional[str]
+    patient_id: str | None
     conversation_id: str
     reason: str
     created_at: str
@@ -104,8 +103,8 @@ def add_treatment(patient_id: str, body: TreatmentIn, session: SessionDep) -> di
 @router.get("/escalations", response_model=list[EscalationOut])
 def list_escalations(
     session: SessionDep,
-    status: Optional[str] = Query(None, regex="^(open|acknowledged|resolved)$"),
-    level: Optional[str] = Query(None, regex="^(emergency|urgent|routine)$"),
+    status: str | None = Query(None, regex="^(open|acknowledged|resolved)$"),
+    level: str | None = Query(None, regex="^(emergency|urgent|routine)$"),
 ) -> list[EscalationOut]:
     rows = esc_service.list_escalations(session, status=status, level=level)
     audit(session, actor_id=None, actor_label="integration-api", action="escalation.list", object_type="escalation", object_id="*")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
-from typing import Optional
 
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
@@ -23,7 +23,7 @@ router = APIRouter(prefix="/api/v1/chat", tags=["web chat"])
 
 
 class SessionIn(BaseModel):
-    chat_token: Optional[str] = Field(None, max_length=128)
+    chat_token: str | None = Field(None, max_length=128)
 
 
 class MessageIn(BaseModel):
@@ -40,7 +40,7 @@ def _conversation(session, session_id: str) -> Conversation:
 
 
 @router.post("/sessions", status_code=201)
-def create_session(container: ContainerDep, body: Optional[SessionIn] = None) -> dict:
+def create_session(container: ContainerDep, body: SessionIn | None = None) -> dict:
     body = body or SessionIn()
     with session_scope(container.session_factory) as s:
         patient_id = None
@@ -63,11 +63,15 @@ async def post_message(session_id: str, body: MessageIn, container: ContainerDep
     if len(text) > MAX_TEXT:
         raise HTTPException(status_code=422, detail=f"text must be at most {MAX_TEXT} characters")
     service = container.conversations
-    try:
+
+    def store() -> str:
         with session_scope(container.session_factory) as s:
             conv = _conversation(s, session_id)
             msg, _ = service.receive(s, conversation=conv, text=text)
-            message_id = msg.id
+            return msg.id
+
+    try:
+        message_id = await asyncio.to_thread(store)
     except OperationalError:
         log.error("database unavailable; screening without it and spooling the message")
         result = service.screen_without_database(channel=WEB_CHANNEL, conversation_id=None, text=text, extra={"session_key": session_id})
@@ -81,7 +85,7 @@ async def post_message(session_id: str, body: MessageIn, container: ContainerDep
 
 
 @router.get("/sessions/{session_id}/messages")
-def list_messages(session_id: str, container: ContainerDep, after: Optional[str] = Query(None, max_length=64)) -> dict:
+def list_messages(session_id: str, container: ContainerDep, after: str | None = Query(None, max_length=64)) -> dict:
     """The transcript for the widget (history after reload; polling for staff replies)."""
     with session_scope(container.session_factory) as s:
         conv = _conversation(s, session_id)

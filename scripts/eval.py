@@ -1,0 +1,137 @@
+"""Evaluate the assistant through the same path the API uses (real stack, real HTTP).
+
+- topics: tests/data/nlu_holdout.yml, one fresh anonymous web chat session per message;
+  per-topic precision/recall and overall accuracy (scripts/eval_topics.py does the scoring);
+- triage: tests/data/triage_set.yml and triage_holdout.yml through the web chat API, each message
+  from a patient whose treatment was `day` days ago (or anonymous when day is null);
+  missed red flags, under-called emergencies and the false-alarm rate.
+
+Usage: .venv/bin/python scripts/eval.py [--url http://127.0.0.1:8000 --token T] [--only topics|triage]
+Without --url it starts its own stack on a free port. Exits 1 when a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+RANK = {"none": 0, "routine": 1, "urgent": 2, "emergency": 3}
+
+
+async def _triage_via_api(base: str, token: str, items: list[dict], concurrency: int = 4) -> list[dict]:
+    from core.clock import SystemClock
+
+    today = SystemClock("America/New_York").today()
+    out: list[dict] = [{} for _ in items]
+    sem = asyncio.Semaphore(concurrency)
+    stamp = int(time.time()) % 100000
+    async with httpx.AsyncClient(base_url=base, timeout=60) as c:
+
+        async def one(i: int, item: dict) -> None:
+            async with sem:
+                body: dict = {}
+                if item.get("day") is not None:
+                    phone = f"+1555{stamp:05d}{i:04d}"[:15]
+                    r = await c.post(
+                        "/api/v1/patients",
+                        json={
+                            "first_name": "Eval",
+                            "phone": phone,
+                            "treatments": [{"procedure": "microneedling", "area": "face", "performed_on": (today - timedelta(days=int(item["day"]))).isoformat()}],
+                        },
+                        headers={"Authorization": f"Bearer {token}"},
+                    )
+                    r.raise_for_status()
+                    body = {"chat_token": r.json()["chat_token"]}
+                sid = (await c.post("/api/v1/chat/sessions", json=body)).json()["session_id"]
+                r = await c.post(f"/api/v1/chat/sessions/{sid}/messages", json={"text": item["text"]})
+                r.raise_for_status()
+                esc = r.json()["escalation"]
+                out[i] = {**item, "got": esc["level"] if esc else "none", "topic": r.json()["topic"]}
+
+        await asyncio.gather(*(one(i, it) for i, it in enumerate(items)))
+    return out
+
+
+def score_triage(name: str, rows: list[dict]) -> bool:
+    red = [r for r in rows if r["expect"] in ("urgent", "emergency")]
+    missed = [r for r in red if RANK[r["got"]] < RANK["urgent"]]
+    emerg = [r for r in rows if r["expect"] == "emergency"]
+    under = [r for r in emerg if r["got"] != "emergency"]
+    calm = [r for r in rows if r["expect"] == "none"]
+    false_alarms = [r for r in calm if r["got"] != "none"]
+    rate = len(false_alarms) / len(calm) if calm else 0.0
+    print(f"\n== triage via API: {name} ({len(rows)} messages)")
+    print(f"missed red flags: {len(missed)} of {len(red)}")
+    for r in missed:
+        print(f"   MISSED  day={r.get('day')} expect={r['expect']} got={r['got']}: {r['text']}")
+    print(f"emergencies answered below emergency: {len(under)} of {len(emerg)}")
+    for r in under:
+        print(f"   UNDER   day={r.get('day')} got={r['got']}: {r['text']}")
+    print(f"false alarms on expected-healing/FAQ messages: {len(false_alarms)} of {len(calm)} ({rate:.1%})")
+    for r in false_alarms:
+        print(f"   FALSE   day={r.get('day')} got={r['got']} topic={r.get('topic')}: {r['text']}")
+    return not missed and not under and rate <= 0.10
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--url")
+    ap.add_argument("--token")
+    ap.add_argument("--only", choices=["topics", "triage"])
+    args = ap.parse_args()
+    stack = None
+    base, token = args.url, args.token
+    if not base:
+        from scripts.serve import Stack, prepare
+        from tests.conftest import free_port
+
+        data_dir = Path(tempfile.mkdtemp(prefix="aftercare-eval-"))
+        port = free_port()
+        env = {
+            "AFTERCARE_ENV": "development",
+            "AFTERCARE_PORT": str(port),
+            "AFTERCARE_DATA_DIR": str(data_dir),
+            "AFTERCARE_DATABASE_URL": f"sqlite:///{data_dir / 'eval.db'}",
+            "AFTERCARE_API_TOKEN": "eval-token-0123456789abcdef",
+        }
+        prepare(env)
+        stack = Stack(port=port, env=env, quiet=True, log_file=data_dir / "stack.log")
+        stack.start(wait=True, timeout=300)
+        base, token = f"http://127.0.0.1:{port}", env["AFTERCARE_API_TOKEN"]
+    ok = True
+    try:
+        if args.only in (None, "topics"):
+            from scripts.eval_topics import main as topics_main
+
+            rc = topics_main(["--via", "api", "--url", base, "--min-accuracy", "0.95", "--min-topic", "0.85"])
+            ok = ok and rc == 0
+        if args.only in (None, "triage"):
+            for name in ("triage_set.yml", "triage_holdout.yml"):
+                path = ROOT / "tests" / "data" / name
+                if not path.exists():
+                    continue
+                items = yaml.safe_load(path.read_text())
+                items = items.get("items", items) if isinstance(items, dict) else items
+                rows = asyncio.run(_triage_via_api(base, token or "", items))
+                ok = score_triage(name, rows) and ok
+    finally:
+        if stack is not None:
+            stack.stop()
+    print("\nEVAL", "PASSED" if ok else "FAILED", "- command: make eval (= .venv/bin/python scripts/eval.py)")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
