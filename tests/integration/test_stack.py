@@ -78,3 +78,12 @@ def test_unknown_date_then_relative_answer(stack):
     assert first["escalation"] is None
     _, second = chat(stack, "5 days ago", session_id=sid)
     assert second["escalation"] and second["escalation"]["level"] == "routine"
+
+
+def test_no_message_text_in_any_process_log(stack):
+    marker = "zebrastripe"
+    chat(stack, f"my {marker} cheek has yellow crust and pus")
+    chat(stack, f"can i wear {marker} foundation tomorrow")
+    log = (stack.data_dir / "stack.log").read_text(errors="ignore")
+    assert "POST /api/v1/chat/sessions" in log  # the log is really being written
+    assert marker not in log.lower()
