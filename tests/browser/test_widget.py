@@ -43,6 +43,18 @@ def bot_messages(page: Page):
     return page.locator(".ac-msg.ac-bot:not(.ac-greeting)")
 
 
+def wait_focus(page: Page, target: str, timeout_s: float = 5.0) -> str:
+    """Focus moves on the next tick (setTimeout 0): wait for it instead of reading it at once."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    got = focused_in_widget(page)
+    while got != target and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+        got = focused_in_widget(page)
+    return got
+
+
 def focused_in_widget(page: Page) -> str:
     """What has focus: 'launcher', 'input', ... inside the widget's shadow root, or the page's tag."""
     return page.evaluate(
@@ -221,7 +233,7 @@ def test_keyboard_and_screen_reader_basics(widget_app, page, shots):
     expect(launcher(page)).to_have_attribute("aria-expanded", "false")
     page.keyboard.press("Enter")
     expect(page.get_by_role("dialog", name="Our clinic")).to_be_visible()
-    assert focused_in_widget(page) == "input"
+    assert wait_focus(page, "input") == "input"
     expect(launcher(page)).to_have_attribute("aria-expanded", "true")
     log = page.get_by_role("log")
     expect(log).to_have_attribute("aria-live", "polite")
@@ -232,14 +244,14 @@ def test_keyboard_and_screen_reader_basics(widget_app, page, shots):
     page.keyboard.press("Escape")
     expect(page.get_by_role("dialog")).to_be_hidden()
     expect(launcher(page)).to_have_attribute("aria-expanded", "false")
-    assert focused_in_widget(page) == "launcher"
+    assert wait_focus(page, "launcher") == "launcher"
     # the close button works from the keyboard too
     page.keyboard.press("Enter")
     expect(page.get_by_role("dialog")).to_be_visible()
     page.get_by_role("button", name="Close chat").focus()
     page.keyboard.press("Enter")
     expect(page.get_by_role("dialog")).to_be_hidden()
-    assert focused_in_widget(page) == "launcher"
+    assert wait_focus(page, "launcher") == "launcher"
 
 
 def test_typing_indicator_while_waiting(widget_app, page):
