@@ -75,8 +75,13 @@ lint: $(STAMPS)/venv
 	$(VENV)/bin/ruff check .
 
 eval: $(STAMPS)/venv $(STAMPS)/model
-	$(PY) scripts/eval_triage.py
-	$(PY) scripts/eval.py
+	@rc=0; \
+	$(PY) scripts/eval_triage.py || rc=1; \
+	$(PY) scripts/eval.py || rc=1; \
+	echo "== rasa test nlu --cross-validation (3 folds)"; \
+	$(VENV)/bin/rasa test nlu --config config.yml --nlu data/nlu --cross-validation --folds 3 --out results/cross-validation >/dev/null 2>&1 || rc=1; \
+	$(PY) -c "import json; r=json.load(open('results/cross-validation/intent_report.json')); print('cross-validation intent accuracy %.3f, macro F1 %.3f' % (r['accuracy'], r['macro avg']['f1-score']))" || rc=1; \
+	exit $$rc
 
 bench: $(STAMPS)/venv $(STAMPS)/model
 	$(PY) scripts/bench.py

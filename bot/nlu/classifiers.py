@@ -7,7 +7,7 @@ Nothing runs at import time beyond the class definition and its recipe registrat
 
 from __future__ import annotations
 
-from typing import Any, Dict, Text
+from typing import Any, Dict
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -21,10 +21,10 @@ class TunedLogisticRegressionClassifier(LogisticRegressionClassifier):
     """Logistic regression intent classifier with a configurable `C`."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         return {**LogisticRegressionClassifier.get_default_config(), "C": 1.0}
 
-    def __init__(self, config: Dict[Text, Any], name: Text, model_storage: ModelStorage, resource: Resource) -> None:
+    def __init__(self, config: Dict[str, Any], name: str, model_storage: ModelStorage, resource: Resource) -> None:
         super().__init__(config, name, model_storage, resource)
         self.clf = LogisticRegression(
             C=float(self.config["C"]),

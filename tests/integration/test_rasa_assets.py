@@ -1,0 +1,34 @@
+"""The Rasa assistant's own checks, as its reference assistants run them in CI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+RASA = str(Path(sys.executable).with_name("rasa"))
+
+
+def run(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.run([RASA, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_rasa_data_validates_without_warnings(tmp_path):
+    r = run(["data", "validate", "--config", "config.yml", "--domain", "bot/domain", "--data", "data", "--fail-on-warnings"], tmp_path)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+
+
+def test_test_stories_pass_without_prediction_errors(tmp_path):
+    model = ROOT / "models" / "aftercare.tar.gz"
+    if not model.exists():
+        pytest.fail("no trained model; `make test` trains it")
+    r = run(
+        ["test", "core", "--model", str(model), "--stories", "tests/stories", "--fail-on-prediction-errors", "--out", str(tmp_path)],
+        tmp_path,
+    )
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
