@@ -89,7 +89,6 @@ class _Plan:
     escalation_ref: dict[str, str] | None
     escalation_reply: str | None
     ask_date: bool
-    before: tuple[str, str] | None  # the active escalation (id, level) before the assistant ran
     clinic_name: str
     clinic_phone: str
 
@@ -276,8 +275,6 @@ class ConversationService:
                 if screen_texts and screen_texts[0]:
                     assistant_text = screen_texts[0]
 
-            before = esc_service.active_for_conversation(s, conv.id)
-            before_ref = (before.id, before.level) if before else None
             escalation_ref = None
             escalation_reply = None
             if triage.level.rank >= Level.ROUTINE.rank:
@@ -321,7 +318,6 @@ class ConversationService:
                 escalation_ref=escalation_ref,
                 escalation_reply=escalation_reply,
                 ask_date=ask_date,
-                before=before_ref,
                 clinic_name=clinic.name,
                 clinic_phone=clinic.phone,
             )
