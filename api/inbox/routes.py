@@ -296,6 +296,16 @@ def logout(request: Request, staff: CurrentStaff, session: SessionDep, container
     return response
 
 
+def _inbox_rows(session, f: dict, names: dict) -> list[dict]:
+    """The escalation rows of the inbox page and of its polling endpoint (one query, one shape)."""
+    tz = _clinic_tz(session)
+    now = utcnow()
+    return [
+        _escalation_row(e, now=now, names=names, tz=tz)
+        for e in inbox_service.inbox_escalations(session, statuses=f["statuses"], level=f["level"], assignee=f["assignee"])
+    ]
+
+
 # ---------------------------------------------------------------------------- inbox
 @router.get("/inbox")
 def inbox_page(
@@ -308,12 +318,7 @@ def inbox_page(
 ) -> Response:
     f = _inbox_filters(staff, level, status, assignee)
     names = _staff_names(session)
-    tz = _clinic_tz(session)
-    now = utcnow()
-    rows = [
-        _escalation_row(e, now=now, names=names, tz=tz)
-        for e in inbox_service.inbox_escalations(session, statuses=f["statuses"], level=f["level"], assignee=f["assignee"])
-    ]
+    rows = _inbox_rows(session, f, names)
     takeovers = inbox_service.taken_over(session)
     problems = inbox_service.delivery_problems(session)
     _audit(session, staff, "inbox.view", "escalation", "*", detail=f"status={f['_status']} rows={len(rows)}")
@@ -351,19 +356,14 @@ def inbox_api(
 ) -> JSONResponse:
     f = _inbox_filters(staff, level, status, assignee)
     names = _staff_names(session)
-    tz = _clinic_tz(session)
-    now = utcnow()
-    rows = [
-        _escalation_row(e, now=now, names=names, tz=tz)
-        for e in inbox_service.inbox_escalations(session, statuses=f["statuses"], level=f["level"], assignee=f["assignee"])
-    ]
+    rows = _inbox_rows(session, f, names)
     return JSONResponse(
         {
             "escalations": rows,
             "unacknowledged_serious": sum(1 for r in rows if r["stands_out"]),
             "takeovers": len(inbox_service.taken_over(session)),
             "delivery_problems": len(inbox_service.delivery_problems(session)),
-            "server_time": now.isoformat(),
+            "server_time": utcnow().isoformat(),
         }
     )
 
