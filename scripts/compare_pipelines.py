@@ -66,6 +66,13 @@ _LOGREG = """  - name: LogisticRegressionClassifier
     max_iter: 1000
 """
 
+_TUNED = """  - name: bot.nlu.classifiers.TunedLogisticRegressionClassifier
+    max_iter: 1000
+    C: 10
+    weighting: {weighting}
+    block_scale: 3.0
+"""
+
 PIPELINES: dict[str, tuple[str, str]] = {
     "a": (
         "DIET (Rasa default)",
@@ -109,6 +116,16 @@ PIPELINES: dict[str, tuple[str, str]] = {
         "LogReg (liblinear, one-vs-rest) + lexicons, word 1-2 grams + char_wb 2-5",
         "  - name: WhitespaceTokenizer\n" + _LEXICONS + _WORDS_1_2 + _CHARS_2_5
         + _LOGREG + "    solver: liblinear\n" + _REGEX_ENTITIES,
+    ),
+    "h": (
+        "LogReg C=10 + lexicons, word 1-2 grams + char_wb 2-5 (raw counts)",
+        "  - name: WhitespaceTokenizer\n" + _LEXICONS + _WORDS_1_2 + _CHARS_2_5
+        + _TUNED.format(weighting="count") + _REGEX_ENTITIES,
+    ),
+    "i": (
+        "LogReg C=10 + lexicons, word 1-2 grams + char_wb 2-5, TF-IDF weighted, norm floor 0.7",
+        "  - name: WhitespaceTokenizer\n" + _LEXICONS + _WORDS_1_2 + _CHARS_2_5
+        + _TUNED.format(weighting="tfidf") + "    norm_floor: 0.7\n" + _REGEX_ENTITIES,
     ),
 }
 
@@ -160,11 +177,13 @@ def train(key: str, workdir: Path) -> tuple[Path, float]:
     return out / f"{key}.tar.gz", seconds
 
 
-def measure_in_subprocess(model: Path, holdout: Path, result_file: Path) -> dict:
+def measure_in_subprocess(model: Path, holdout: Path, result_file: Path, second: Path | None = None) -> dict:
     """Load + parse in a fresh interpreter, so load time is not flattered."""
     env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false"}
     cmd = [sys.executable, __file__, "--_measure", str(model),
            "--holdout", str(holdout), "--_result", str(result_file)]
+    if second is not None:
+        cmd += ["--second-set", str(second)]
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr[-3000:])
@@ -179,7 +198,7 @@ def _ranking(parsed: dict) -> list:
     ]
 
 
-def _measure(model: str, holdout: Path, result_file: Path) -> None:
+def _measure(model: str, holdout: Path, result_file: Path, second: Path | None = None) -> None:
     """Child process: load the model, parse every held-out text, dump raw parses."""
     import asyncio
     import logging
@@ -206,6 +225,10 @@ def _measure(model: str, holdout: Path, result_file: Path) -> None:
         })
     noise = [{"ranking": _ranking(loop.run_until_complete(agent.parse_message(t)))}
              for t in NOISE]
+    second_parses = [
+        {"ranking": _ranking(loop.run_until_complete(agent.parse_message(item["text"])))}
+        for item in (eval_topics.load_items(second) if second is not None else [])
+    ]
     ordered = sorted(latencies)
     result_file.write_text(json.dumps({
         "load_seconds": load_seconds,
@@ -215,6 +238,7 @@ def _measure(model: str, holdout: Path, result_file: Path) -> None:
         },
         "parses": parses,
         "noise": noise,
+        "second_parses": second_parses,
     }), encoding="utf-8")
 
 
@@ -240,6 +264,8 @@ def main(argv=None) -> int:
     ap.add_argument("--only", default="a,b,c,e,f,g", help="comma list of pipeline keys: "
                     + "; ".join(f"{k}={v[0]}" for k, v in PIPELINES.items()))
     ap.add_argument("--holdout", type=Path, default=eval_topics.DEFAULT_HOLDOUT)
+    ap.add_argument("--second-set", type=Path, default=None,
+                    help="a second labelled set scored too (e.g. tests/data/nlu_blind.yml)")
     ap.add_argument("--topics", type=Path, default=None)
     ap.add_argument("--workdir", type=Path, default=None)
     ap.add_argument("--out", type=Path, default=None, help="markdown report path")
@@ -249,7 +275,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     if args._measure:
-        _measure(args._measure, args.holdout, args._result)
+        _measure(args._measure, args.holdout, args._result, args.second_set)
         return 0
 
     topic_ids = eval_topics.load_topic_ids(args.topics)
@@ -269,7 +295,11 @@ def main(argv=None) -> int:
             model, train_seconds = train(key, workdir)
             (workdir / f"train_{key}.json").write_text(json.dumps({"seconds": train_seconds}))
         print(f"[{key}] trained in {train_seconds:.0f}s; measuring ...", flush=True)
-        measured = measure_in_subprocess(model, args.holdout, workdir / f"measure_{key}.json")
+        measured = measure_in_subprocess(model, args.holdout, workdir / f"measure_{key}.json", args.second_set)
+        if args.second_set is not None:
+            second_items = eval_topics.load_items(args.second_set)
+            second_preds = replay_fallback(measured["second_parses"], set(topic_ids), 0.0, 0.0)
+            measured["second"] = eval_topics.evaluate(second_items, None, topic_ids, predictions=second_preds)
         preds = replay_fallback(measured["parses"], set(topic_ids), 0.0, 0.0)
         res = eval_topics.evaluate(items, None, topic_ids, predictions=preds)
         sweep = {}
@@ -302,8 +332,8 @@ def main(argv=None) -> int:
         f"Machine: {os.cpu_count()} cores. Accuracy in this table is before any fallback threshold.",
         "",
         "| pipeline | held-out accuracy | macro-F1 | worst topic (recall) | `rasa train nlu` s "
-        "| model load s | parse p50 ms | parse p95 ms |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| model load s | parse p50 ms | parse p95 ms |" + (" second-set accuracy (worst topic) |" if args.second_set else ""),
+        "| --- | --- | --- | --- | --- | --- | --- | --- |" + (" --- |" if args.second_set else ""),
     ]
     for key, name, res, train_seconds, measured in rows:
         lines.append(
@@ -311,6 +341,8 @@ def main(argv=None) -> int:
             f"{res['worst_topic']} ({res['worst_topic_recall']:.3f}) | {train_seconds:.0f} | "
             f"{measured['load_seconds']:.1f} | {measured['latency_ms']['p50']:.1f} | "
             f"{measured['latency_ms']['p95']:.1f} |"
+            + (f" {measured['second']['accuracy']:.3f} ({measured['second']['worst_topic']} "
+               f"{measured['second']['worst_topic_recall']:.3f}) |" if "second" in measured else "")
         )
     lines += ["", "Fallback sweep by `threshold` / `ambiguity_threshold`: held-out accuracy "
               "(held-out messages left without a topic) / noise messages answered with a "

@@ -1,6 +1,7 @@
 """Evaluate the assistant through the same path the API uses (real stack, real HTTP).
 
-- topics: tests/data/nlu_holdout.yml, one fresh anonymous web chat session per message;
+- topics: tests/data/nlu_holdout.yml and tests/data/nlu_blind.yml (written without seeing the
+  training data or the other set), one fresh anonymous web chat session per message;
   per-topic precision/recall and overall accuracy (scripts/eval_topics.py does the scoring);
 - triage: tests/data/triage_set.yml and triage_holdout.yml through the web chat API, each message
   from a patient whose treatment was `day` days ago (or anonymous when day is null);
@@ -115,8 +116,13 @@ def main() -> int:
         if args.only in (None, "topics"):
             from scripts.eval_topics import main as topics_main
 
-            rc = topics_main(["--via", "api", "--url", base, "--min-accuracy", "0.95", "--min-topic", "0.85"])
-            ok = ok and rc == 0
+            # the issue's targets on the held-out set; on the blind set (10 per topic) the per-topic
+            # floor is its measured level, two misses of ten (tests/integration/test_eval.py)
+            for name, topic_floor in (("nlu_holdout.yml", "0.85"), ("nlu_blind.yml", "0.80")):
+                print(f"\n== topics: tests/data/{name}")
+                rc = topics_main(["--via", "api", "--url", base, "--holdout", str(ROOT / "tests" / "data" / name),
+                                  "--min-accuracy", "0.95", "--min-topic", topic_floor])
+                ok = ok and rc == 0
         if args.only in (None, "triage"):
             for name in ("triage_set.yml", "triage_holdout.yml"):
                 path = ROOT / "tests" / "data" / name

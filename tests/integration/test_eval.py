@@ -1,9 +1,12 @@
 """Regression guards on the labelled sets, through the same path the API uses (real stack).
 
 Targets (issue 3 and the triage policy): topic accuracy >= 0.95 with no topic below 0.85;
-0 missed red flags, 0 under-called emergencies, <= 10% false alarms. The topic floor here is
-the measured level (0.946 accuracy, worst topic 0.846 on 2026-11-26) so that any regression
-fails the build; `make eval` prints the figures against the targets themselves.
+0 missed red flags, 0 under-called emergencies, <= 10% false alarms.
+
+Topics are checked on two sets: the held-out set (469 messages, 13-14 per topic) against the
+targets themselves, and the blind set (360 messages, 10 per topic, written without seeing the
+training data or the held-out set) against its measured level, 0.98 accuracy with a worst topic
+of 0.8 (two misses of ten) on 2026-11-26, so that a regression on either fails the build.
 """
 
 from __future__ import annotations
@@ -18,19 +21,22 @@ from core.topics import TOPIC_IDS
 
 pytestmark = pytest.mark.stack
 DATA = Path(__file__).resolve().parents[1] / "data"
-TOPIC_ACCURACY_FLOOR = 0.94
-TOPIC_RECALL_FLOOR = 0.80
+# set -> (accuracy floor, floor on every topic's recall)
+TOPIC_FLOORS = {"nlu_holdout.yml": (0.95, 0.85), "nlu_blind.yml": (0.95, 0.80)}
 
 
-def test_topic_accuracy_through_the_web_chat_api(stack):
+@pytest.mark.parametrize("name", sorted(TOPIC_FLOORS))
+def test_topic_accuracy_through_the_web_chat_api(stack, name):
     from scripts.eval_topics import api_predictor, evaluate, load_items
 
+    accuracy_floor, recall_floor = TOPIC_FLOORS[name]
     predict, _ = api_predictor(stack.base_url)
-    result = evaluate(load_items(DATA / "nlu_holdout.yml"), predict, sorted(TOPIC_IDS))
-    worst = min(v["recall"] for v in result["per_topic"].values())
-    print(f"topic accuracy {result['accuracy']:.4f}, macro-F1 {result['macro_f1']:.4f}, worst recall {worst:.3f}")
-    assert result["accuracy"] >= TOPIC_ACCURACY_FLOOR
-    assert worst >= TOPIC_RECALL_FLOOR
+    result = evaluate(load_items(DATA / name), predict, sorted(TOPIC_IDS))
+    recalls = {topic: v["recall"] for topic, v in result["per_topic"].items()}
+    print(f"{name}: topic accuracy {result['accuracy']:.4f}, macro-F1 {result['macro_f1']:.4f}, "
+          f"worst recall {min(recalls.values()):.3f}")
+    assert result["accuracy"] >= accuracy_floor
+    assert {t: r for t, r in recalls.items() if r < recall_floor} == {}
 
 
 def test_triage_holdout_through_the_web_chat_api(stack):

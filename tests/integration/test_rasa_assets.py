@@ -32,3 +32,35 @@ def test_test_stories_pass_without_prediction_errors(tmp_path):
         tmp_path,
     )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+
+
+def test_trained_classifier_reloads_its_tfidf_weighting(tmp_path):
+    """The weighting learnt at training (idf per count block) travels in the model archive and is
+    loaded back: without it the classifier would silently score raw counts."""
+    import json
+
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+
+    from bot.nlu.classifiers import WEIGHTING_FILE, TunedLogisticRegressionClassifier
+
+    model = ROOT / "models" / "aftercare.tar.gz"
+    if not model.exists():
+        pytest.fail("no trained model; `make test` trains it")
+    storage, _metadata = LocalModelStorage.from_model_archive(tmp_path / "storage", model)
+    found = list((tmp_path / "storage").glob(f"*/{WEIGHTING_FILE}"))
+    assert len(found) == 1, found
+    blocks = json.loads(found[0].read_text())["blocks"]
+    assert [b["idf"] is not None for b in blocks] == ["CountVectorsFeaturizer" in b["origin"] for b in blocks]
+    assert sum(b["idf"] is not None for b in blocks) == 2  # words and characters
+    for block in blocks:
+        if block["idf"] is not None:
+            assert len(block["idf"]) == block["width"] and min(block["idf"]) >= 1.0
+
+    name = found[0].parent.name
+    config = {**TunedLogisticRegressionClassifier.get_default_config(), "weighting": "tfidf"}
+    component = TunedLogisticRegressionClassifier.load(
+        config, storage, Resource(name), ExecutionContext(GraphSchema({}), "test")
+    )
+    assert component.blocks == blocks
