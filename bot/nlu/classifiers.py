@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext
@@ -94,7 +94,7 @@ class TunedLogisticRegressionClassifier(LogisticRegressionClassifier):
             raise ValueError(f"weighting must be 'count' or 'tfidf', not {self.config['weighting']!r}")
         # per block in pipeline order: its width and, for a count block under tfidf, its idf vector
         # and the norm floor (``norm_floor`` times the median training norm)
-        self.blocks: Optional[List[Dict[str, Any]]] = None
+        self.blocks: List[Dict[str, Any]] | None = None
         self.clf = LogisticRegression(
             C=float(self.config["C"]),
             solver=self.config["solver"],
@@ -129,7 +129,7 @@ class TunedLogisticRegressionClassifier(LogisticRegressionClassifier):
             layout.append(block)
         self.blocks = layout
 
-    def _create_X(self, messages: List[Message]) -> csr_matrix:
+    def _create_X(self, messages: List[Message]) -> csr_matrix:  # noqa: N802 (Rasa's name)
         if self.blocks is None or self.config["weighting"] == "count":
             return super()._create_X(messages)
         rows = [sentence_blocks(m) for m in messages]
@@ -170,7 +170,7 @@ class TunedLogisticRegressionClassifier(LogisticRegressionClassifier):
         resource: Resource,
         execution_context: ExecutionContext,
         **kwargs: Any,
-    ) -> "TunedLogisticRegressionClassifier":
+    ) -> TunedLogisticRegressionClassifier:
         component = super().load(config, model_storage, resource, execution_context, **kwargs)
         try:
             with model_storage.read_from(resource) as model_dir:
