@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
+from api import access_log
 from api.container import Container
 from api.rasa_client import RasaAssistant
 from api.routes import health, integration, webchat
@@ -67,6 +68,7 @@ def create_app(
 ) -> FastAPI:
     settings = settings or load_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    access_log.install()
     engine = make_engine(settings.database_url)
     session_factory = make_session_factory(engine)
     clock = clock or SystemClock(settings.clinic_timezone)

@@ -87,3 +87,26 @@ def test_no_message_text_in_any_process_log(stack):
     log = (stack.data_dir / "stack.log").read_text(errors="ignore")
     assert "POST /api/v1/chat/sessions" in log  # the log is really being written
     assert marker not in log.lower()
+
+
+def test_access_log_keeps_no_chat_token_or_session_id(stack):
+    """The patient's chat link and a web chat session id are bearer capabilities: the access
+    log records the route and status, not the capability."""
+    import time
+
+    from core.clock import SystemClock
+
+    today = SystemClock("America/New_York").today().isoformat()
+    p = new_patient(stack, "+12015550917", today)
+    page = httpx.get(f"{stack.base_url}/chat/{p['chat_token']}?utm_source={p['chat_token']}", timeout=10)
+    assert page.status_code == 200
+    session_id, _ = chat(stack, "hi", chat_token=p["chat_token"])
+    log_file = stack.data_dir / "stack.log"
+    deadline = time.time() + 5
+    while time.time() < deadline and "GET /chat/<token>?utm_source=<redacted>" not in log_file.read_text(errors="ignore"):
+        time.sleep(0.1)
+    log = log_file.read_text(errors="ignore")
+    assert "GET /chat/<token>?utm_source=<redacted>" in log
+    assert "POST /api/v1/chat/sessions/<session>/messages" in log
+    assert p["chat_token"] not in log
+    assert session_id not in log
