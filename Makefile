@@ -9,7 +9,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONPATH := $(CURDIR)
 
-NLU_INPUTS := config.yml $(shell find bot/domain data -name '*.yml' 2>/dev/null | sort)
+NLU_INPUTS := config.yml $(shell find bot/domain data -name '*.yml' 2>/dev/null | sort) $(shell find bot/nlu -name '*.py' 2>/dev/null | sort)
 ACTION_INPUTS := $(shell find actions -name '*.py' 2>/dev/null | sort)
 
 help:
@@ -42,7 +42,7 @@ chromium:
 	fi
 
 # ---------------------------------------------------------------- model
-# Retrain only when config, domain or training data changed.
+# Retrain only when config, domain, training data or our NLU components (bot/nlu) changed.
 $(STAMPS)/model: $(STAMPS)/venv $(NLU_INPUTS) | $(STAMPS)
 	@mkdir -p models
 	@start=$$(date +%s); \

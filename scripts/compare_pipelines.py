@@ -167,7 +167,7 @@ def train(key: str, workdir: Path) -> tuple[Path, float]:
         "--out", str(out),
         "--fixed-model-name", key,
     ]
-    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false"}
+    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     started = time.perf_counter()
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - started
@@ -179,7 +179,7 @@ def train(key: str, workdir: Path) -> tuple[Path, float]:
 
 def measure_in_subprocess(model: Path, holdout: Path, result_file: Path, second: Path | None = None) -> dict:
     """Load + parse in a fresh interpreter, so load time is not flattered."""
-    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false"}
+    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     cmd = [sys.executable, __file__, "--_measure", str(model),
            "--holdout", str(holdout), "--_result", str(result_file)]
     if second is not None:
