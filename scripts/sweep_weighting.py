@@ -11,7 +11,8 @@ For each ``MODE:C`` it prints the 5-fold cross-validation accuracy on data/nlu, 
 each labelled set given with ``--set`` (trained on all of data/nlu), and how many of the noise
 fragments of scripts/compare_pipelines.py get a specific FAQ topic with confidence >= 0.25.
 MODE is ``count`` (raw counts), ``tfidf`` (sublinear TF-IDF, L2-normalised) or ``floorF``
-(TF-IDF divided by max(norm, F x median training norm), as bot/nlu/classifiers.py does).
+(TF-IDF divided by max(norm, F x median training norm)); the weighting itself is
+bot/nlu/classifiers.py's own code, imported.
 
     .venv/bin/python scripts/sweep_weighting.py count:10 tfidf:10 floor0.7:10 \\
         --set tests/data/nlu_holdout.yml --set tests/data/nlu_blind.yml
@@ -28,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 from scipy.sparse import csr_matrix, hstack
-from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
+from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
@@ -37,6 +38,8 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
 from compare_pipelines import CONVERSATION, NOISE  # noqa: E402
+
+from bot.nlu.classifiers import row_norms, smoothed_idf, sublinear_tfidf, tfidf_rows  # noqa: E402
 
 NOT_FAQ = CONVERSATION | {"affirm", "deny", "inform_treatment_date"}
 
@@ -63,16 +66,6 @@ def words(text: str) -> list[str]:
     return re.sub(r"[^\w']+", " ", text.lower()).split()
 
 
-def _sublinear(counts: csr_matrix, idf: np.ndarray) -> csr_matrix:
-    counts = counts.astype(float).tocsr(copy=True)
-    counts.data = 1.0 + np.log(counts.data)
-    return csr_matrix(counts.multiply(idf.reshape(1, -1)))
-
-
-def _norms(m: csr_matrix) -> np.ndarray:
-    return np.sqrt(np.asarray(m.multiply(m).sum(axis=1))).ravel()
-
-
 class Features:
     def __init__(self, mode: str, lookups: list[re.Pattern]) -> None:
         self.mode, self.lookups = mode, lookups
@@ -81,8 +74,8 @@ class Features:
 
     def fit(self, texts: list[str]) -> Features:
         blocks = [self.word.fit_transform(texts), self.char.fit_transform(texts)]
-        self.idf = [TfidfTransformer(sublinear_tf=True).fit(b).idf_ for b in blocks]
-        self.median = [float(np.median(_norms(_sublinear(b, i)))) for b, i in zip(blocks, self.idf)]
+        self.idf = [smoothed_idf(b) for b in blocks]
+        self.median = [float(np.median(row_norms(sublinear_tfidf(b, i)))) for b, i in zip(blocks, self.idf)]
         return self
 
     def transform(self, texts: list[str]) -> csr_matrix:
@@ -93,10 +86,8 @@ class Features:
             if self.mode == "count":
                 out.append(counts)
                 continue
-            weighted = _sublinear(counts, idf)
             floor = float(self.mode[5:]) * median if self.mode.startswith("floor") else 0.0
-            factors = 3.0 / np.maximum(np.maximum(_norms(weighted), floor), 1e-12)
-            out.append(csr_matrix(weighted.multiply(factors.reshape(-1, 1))))
+            out.append(tfidf_rows(counts, idf, 3.0, floor))
         return hstack(out).tocsr()
 
 

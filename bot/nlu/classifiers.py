@@ -53,6 +53,12 @@ def sentence_blocks(message: Message) -> List[Tuple[str, csr_matrix]]:
     return blocks
 
 
+def smoothed_idf(counts: csr_matrix) -> np.ndarray:
+    """ln((1 + n) / (1 + df)) + 1 per column, as scikit-learn's TfidfTransformer (smooth_idf) learns it."""
+    document_frequency = np.diff(counts.tocsc().indptr)  # rows in which each column occurs
+    return np.log((1.0 + counts.shape[0]) / (1.0 + document_frequency)) + 1.0
+
+
 def sublinear_tfidf(counts: csr_matrix, idf: np.ndarray) -> csr_matrix:
     """(1 + log count) times idf, per cell; zero stays zero."""
     weighted = counts.tocsr(copy=True).astype(np.float64)
@@ -119,12 +125,10 @@ class TunedLogisticRegressionClassifier(LogisticRegressionClassifier):
         for index, (origin, first) in enumerate(rows[0]):
             block: Dict[str, Any] = {"origin": origin, "width": int(first.shape[1]), "idf": None, "floor": 0.0}
             if self.config["weighting"] == "tfidf" and "CountVectorsFeaturizer" in origin:
-                counts = vstack([r[index][1] for r in rows]).tocsc()
-                document_frequency = np.diff(counts.indptr)  # examples in which each column occurs
-                n = counts.shape[0]
-                idf = np.log((1.0 + n) / (1.0 + document_frequency)) + 1.0
+                counts = vstack([r[index][1] for r in rows]).tocsr()
+                idf = smoothed_idf(counts)
                 block["idf"] = idf.tolist()
-                median_norm = float(np.median(row_norms(sublinear_tfidf(counts.tocsr(), idf))))
+                median_norm = float(np.median(row_norms(sublinear_tfidf(counts, idf))))
                 block["floor"] = float(self.config["norm_floor"]) * median_norm
             layout.append(block)
         self.blocks = layout
@@ -135,14 +139,9 @@ class TunedLogisticRegressionClassifier(LogisticRegressionClassifier):
         rows = [sentence_blocks(m) for m in messages]
         columns = []
         for index, block in enumerate(self.blocks):
-            width = block["width"]
-            parts = []
-            for r in rows:
-                part = r[index][1] if index < len(r) else csr_matrix((1, width))
-                if part.shape[1] != width:  # never expected: the featurizers' vocabularies are fixed at training
-                    part = csr_matrix(part[:, :width]) if part.shape[1] > width else hstack([part, csr_matrix((1, width - part.shape[1]))])
-                parts.append(part)
-            matrix = vstack(parts).tocsr()
+            matrix = vstack([r[index][1] for r in rows]).tocsr()
+            if matrix.shape[1] != block["width"]:  # the featurizers' vocabularies are fixed at training
+                raise ValueError(f"feature block {block['origin']} has {matrix.shape[1]} columns, trained on {block['width']}")
             if block["idf"] is not None:
                 matrix = tfidf_rows(
                     matrix, np.asarray(block["idf"]), float(self.config["block_scale"]), float(block.get("floor", 0.0))

@@ -10,7 +10,7 @@ pytest.importorskip("rasa")
 
 from sklearn.feature_extraction.text import TfidfTransformer  # noqa: E402
 
-from bot.nlu.classifiers import TunedLogisticRegressionClassifier, tfidf_rows  # noqa: E402
+from bot.nlu.classifiers import TunedLogisticRegressionClassifier, smoothed_idf, tfidf_rows  # noqa: E402
 
 
 def _idf(counts: np.ndarray) -> np.ndarray:
@@ -24,6 +24,12 @@ def test_tfidf_rows_match_sklearns_sublinear_tfidf_times_the_scale():
     expected = TfidfTransformer(sublinear_tf=True).fit(counts).transform(counts).toarray() * 3.0
     got = tfidf_rows(csr_matrix(counts), _idf(counts), 3.0).toarray()
     assert np.allclose(got, expected)
+
+
+def test_smoothed_idf_is_sklearns():
+    counts = np.array([[3, 0, 1, 0], [0, 2, 0, 0], [1, 1, 1, 5], [0, 0, 0, 1]], dtype=float)
+    assert np.allclose(smoothed_idf(csr_matrix(counts)), TfidfTransformer().fit(counts).idf_)
+    assert np.allclose(smoothed_idf(csr_matrix(counts)), _idf(counts))
 
 
 def test_a_long_message_weighs_no_more_than_a_short_one():
