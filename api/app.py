@@ -31,12 +31,27 @@ STATIC_DIR = PROJECT_ROOT / "api" / "static"
 Worker = Callable[[Container], Awaitable[None]]
 
 
+def replay_handler(container: Container) -> Callable[[dict], None]:
+    """How one spooled message is stored once the database is back: an SMS consent keyword
+    through the SMS channel (it changes the number's consent), anything else through the
+    conversation service (stored, red flags escalated, handed to staff)."""
+
+    def handle(record: dict) -> None:
+        sms = container.extras.get("sms_channel")
+        if sms is not None and sms.replay_spooled(record):
+            return
+        container.conversations.replay_spooled(record)
+
+    return handle
+
+
 async def _spool_worker(container: Container) -> None:
     """Replay messages that arrived while the database was down, until they are stored."""
+    handle = replay_handler(container)
     while True:
         try:
             if container.spool.pending():
-                done = await asyncio.to_thread(container.spool.drain, container.conversations.replay_spooled)
+                done = await asyncio.to_thread(container.spool.drain, handle)
                 if done:
                     log.warning("replayed %d spooled message(s) into the database", done)
         except Exception:  # keep retrying; never die

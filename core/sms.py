@@ -450,6 +450,25 @@ class SmsChannel:
                 return Stored(msg.id, conv.id, created=True, needs_turn=False, queued_replies=queued)
             return Stored(msg.id, conv.id, created=True, needs_turn=True, queued_replies=queued)
 
+    # -------------------------------------------------------------- replay (after a database outage)
+    def replay_spooled(self, record: dict[str, Any]) -> bool:
+        """Apply a spooled SMS that is a consent keyword (STOP / START / HELP) as if it had just arrived.
+
+        During an outage the webhook spools every message; the conversation service's replay stores
+        it and hands it to staff. A keyword must instead change the number's consent (and get its one
+        confirmation, unless Twilio's Advanced Opt-Out already sent it). Returns False for anything
+        else, which the caller replays the usual way.
+        """
+        phone, sid = record.get("phone"), record.get("external_id")
+        if record.get("channel") != SMS_CHANNEL or record.get("media_urls") or not phone or not sid:
+            return False
+        with session_scope(self.session_factory) as s:
+            opted_out = is_opted_out(s, phone)
+        if keyword_of(record.get("text"), opt_out_type=record.get("opt_out_type"), opted_out=opted_out) is None:
+            return False
+        self.store(InboundSms(message_sid=sid, from_phone=phone, body=record.get("text") or "", opt_out_type=record.get("opt_out_type")))
+        return True
+
     def _keyword(self, s: Session, conv: Conversation, msg: Message, keyword: str, *, advanced: bool) -> int:
         clinic = get_clinic(s)
         phone = conv.phone or ""

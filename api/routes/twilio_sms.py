@@ -202,7 +202,12 @@ def _database_down(container: Container, inbound: InboundSms) -> Response:
         channel=SMS_CHANNEL,
         conversation_id=None,
         text=(inbound.body or "")[:2000],
-        extra={"phone": inbound.from_phone, "external_id": inbound.message_sid, "media_urls": inbound.media_urls},
+        extra={
+            "phone": inbound.from_phone,
+            "external_id": inbound.message_sid,
+            "media_urls": inbound.media_urls,
+            "opt_out_type": inbound.opt_out_type,  # a STOP must still change consent on replay
+        },
     )
     if keyword_of(inbound.body, opt_out_type=inbound.opt_out_type) is not None:
         return twiml()  # never answer STOP/START/HELP with a holding reply

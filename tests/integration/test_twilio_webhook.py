@@ -642,6 +642,32 @@ def test_database_down_still_answers_safely_in_twiml_and_spools(tmp_path, fixed_
             assert "911" in r.text
 
 
+def test_stop_sent_during_an_outage_opts_the_number_out_on_replay(env: Env) -> None:
+    """A STOP spooled while the database was down changes consent when it is replayed (and gets its
+    one confirmation); a question spooled beside it is still handed to staff, as before."""
+    from api.app import replay_handler
+    from api.routes.twilio_sms import _database_down
+    from core.sms import InboundSms, is_opted_out
+
+    stop_sid, question_sid = "SM" + uuid.uuid4().hex, "SM" + uuid.uuid4().hex
+    _database_down(env.container, InboundSms(message_sid=question_sid, from_phone=PHONE, body="can I wear makeup?"))
+    _database_down(env.container, InboundSms(message_sid=stop_sid, from_phone=PHONE, body="Stop"))
+    assert env.container.spool.drain(replay_handler(env.container)) == 2
+    assert env.container.spool.drain(replay_handler(env.container)) == 0  # nothing left, nothing twice
+
+    def check(s):
+        msgs = {m.external_id: m for m in s.execute(select(Message).where(Message.external_id.in_([stop_sid, question_sid]))).scalars()}
+        escalations = s.execute(select(Escalation).where(Escalation.conversation_id == msgs[question_sid].conversation_id)).scalars().all()
+        return is_opted_out(s, PHONE), msgs[stop_sid].intent, len(escalations)
+
+    opted_out, stop_intent, escalations = env.q(check)
+    assert opted_out is True
+    assert stop_intent == "sms_stop"
+    assert escalations == 1  # the question's routine hand-off; the STOP opened none
+    purposes = [m.purpose for m in env.outbox(PHONE)]
+    assert purposes.count("keyword_reply") == 1
+
+
 # ---------------------------------------------------------------------- simulator
 def test_simulator_posts_signed_webhooks_over_http_and_shows_the_outbox(env: Env) -> None:
     page = env.http.get("/simulator")
