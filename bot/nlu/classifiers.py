@@ -101,6 +101,7 @@ class TunedLogisticRegressionClassifier(LogisticRegressionClassifier):
         # per block in pipeline order: its width and, for a count block under tfidf, its idf vector
         # and the norm floor (``norm_floor`` times the median training norm)
         self.blocks: List[Dict[str, Any]] | None = None
+        self._idf: List[np.ndarray | None] = []  # the blocks' idf as arrays, built once (not per message)
         self.clf = LogisticRegression(
             C=float(self.config["C"]),
             solver=self.config["solver"],
@@ -131,7 +132,11 @@ class TunedLogisticRegressionClassifier(LogisticRegressionClassifier):
                 median_norm = float(np.median(row_norms(sublinear_tfidf(counts, idf))))
                 block["floor"] = float(self.config["norm_floor"]) * median_norm
             layout.append(block)
-        self.blocks = layout
+        self._set_blocks(layout)
+
+    def _set_blocks(self, blocks: List[Dict[str, Any]] | None) -> None:
+        self.blocks = blocks
+        self._idf = [None if b["idf"] is None else np.asarray(b["idf"], dtype=np.float64) for b in blocks or []]
 
     def _create_X(self, messages: List[Message]) -> csr_matrix:  # noqa: N802 (Rasa's name)
         if self.blocks is None or self.config["weighting"] == "count":
@@ -142,10 +147,9 @@ class TunedLogisticRegressionClassifier(LogisticRegressionClassifier):
             matrix = vstack([r[index][1] for r in rows]).tocsr()
             if matrix.shape[1] != block["width"]:  # the featurizers' vocabularies are fixed at training
                 raise ValueError(f"feature block {block['origin']} has {matrix.shape[1]} columns, trained on {block['width']}")
-            if block["idf"] is not None:
-                matrix = tfidf_rows(
-                    matrix, np.asarray(block["idf"]), float(self.config["block_scale"]), float(block.get("floor", 0.0))
-                )
+            idf = self._idf[index]
+            if idf is not None:
+                matrix = tfidf_rows(matrix, idf, float(self.config["block_scale"]), float(block.get("floor", 0.0)))
             columns.append(matrix)
         return hstack(columns).tocsr()
 
@@ -175,7 +179,7 @@ class TunedLogisticRegressionClassifier(LogisticRegressionClassifier):
             with model_storage.read_from(resource) as model_dir:
                 path = model_dir / WEIGHTING_FILE
                 if path.exists():
-                    component.blocks = json.loads(path.read_text())["blocks"]
+                    component._set_blocks(json.loads(path.read_text())["blocks"])
         except ValueError:
             log.debug("no stored feature weighting for %s", resource.name)
         return component
