@@ -82,13 +82,14 @@ def _parse_iso(raw: Any) -> date | None:
 
 
 def _clinic_today() -> date:
+    from core.clock import SystemClock
+
     try:
-        from core.clock import SystemClock
         from core.runtime import get_settings
 
         return SystemClock(get_settings().clinic_timezone).today()
-    except Exception:  # settings unusable: the machine's date is the best we have
-        return date.today()
+    except Exception:  # settings unusable: the default time zone's calendar is the best we have
+        return SystemClock().today()
 
 
 def with_db(fn: Callable[[Any], T]) -> tuple[bool, T | None]:

@@ -85,8 +85,8 @@ def create_app(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     access_log.install()
     engine = make_engine(settings.database_url)
-    session_factory = make_session_factory(engine)
     clock = clock or SystemClock(settings.clinic_timezone)
+    session_factory = make_session_factory(engine, clock)
     assistant = assistant or RasaAssistant(rasa_url=settings.rasa_url, action_url=settings.action_url, timeout_s=settings.rasa_timeout_s)
     spool = Spool(settings.data_dir / "spool" / "inbound.jsonl")
     conversations = ConversationService(

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from core import outbox, sms
 from core.audit import record as audit
 from core.clinic import get_clinic
-from core.db import new_id, utcnow
+from core.db import new_id, now_of
 from core.models import (
     CheckinSend,
     CheckinStep,
@@ -420,7 +420,7 @@ def _send(
     item = outbox.enqueue(
         session, to=patient.phone, body=text, purpose=OUTBOX_PURPOSE, conversation_id=conv.id, message_id=msg.id
     )
-    conv.last_message_at = utcnow()
+    conv.last_message_at = now_of(session)
     send = session.get(CheckinSend, send_id)
     send.outbox_id = item.id
     session.flush()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -20,13 +21,19 @@ class SystemClock:
 
 
 class FixedClock(SystemClock):
-    """A clock that only moves when told to."""
+    """A clock set to a chosen moment. It moves only when told to (``advance``, ``set``), or, with
+    ``ticking=True``, also with real elapsed time from then on (a wall clock set to another date:
+    for tests whose background workers wait real seconds for retries and leases)."""
 
-    def __init__(self, at: datetime, tz: str = "America/New_York") -> None:
+    def __init__(self, at: datetime, tz: str = "America/New_York", *, ticking: bool = False) -> None:
         super().__init__(tz)
         self._at = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+        self._ticking = ticking
+        self._started = time.monotonic()
 
     def now(self) -> datetime:
+        if self._ticking:
+            return self._at + timedelta(seconds=time.monotonic() - self._started)
         return self._at
 
     def advance(self, **delta: float) -> None:

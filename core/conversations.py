@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core import escalations as esc_service
 from core import outbox
 from core.clinic import get_clinic
-from core.db import session_scope, utcnow
+from core.db import now_of, session_scope
 from core.models import Conversation, Message, Patient
 from core.ports import Assistant, AssistantReply, AssistantUnavailable, Clock
 from core.recovery import recovery_for_conversation
@@ -155,7 +155,7 @@ class ConversationService:
             media_urls=media_urls or None,
             status="received",
         )
-        conversation.last_message_at = utcnow()
+        conversation.last_message_at = now_of(session)
         try:
             with session.begin_nested():
                 session.add(msg)
@@ -337,7 +337,7 @@ class ConversationService:
             msg = s.get(Message, plan.message_id)
             conv = s.get(Conversation, plan.conversation_id)
             msg.status = "answered"
-            msg.processed_at = utcnow()
+            msg.processed_at = now_of(s)
             msg.topic = topic
             if turn is not None:
                 msg.intent = turn.intent
@@ -378,7 +378,7 @@ class ConversationService:
                 s.flush()
                 if conv.channel == SMS_CHANNEL and plan.sms_to and not plan.opted_out:
                     outbox.enqueue(s, to=plan.sms_to, body=r.text, purpose="reply", conversation_id=conv.id, message_id=out.id)
-            conv.last_message_at = utcnow()
+            conv.last_message_at = now_of(s)
             return TurnResult(plan.message_id, conv.id, replies, topic, escalation_ref)
 
     def _stored_result(self, s: Session, msg: Message) -> TurnResult:
@@ -401,7 +401,7 @@ class ConversationService:
             "channel": channel,
             "conversation_id": conversation_id,
             "text": text,
-            "received_at": utcnow().isoformat(),
+            "received_at": self.clock.now().isoformat(),
             "level": triage.level.value,
             "reason": reason_text(triage, None) if triage.level != Level.NONE else "",
             "findings": [{"code": f.code, "level": f.level.value, "matched": f.matched, "rule": f.rule} for f in triage.findings],
@@ -447,7 +447,7 @@ class ConversationService:
             if not created:
                 return
             msg.status = "answered"
-            msg.processed_at = utcnow()
+            msg.processed_at = now_of(s)
             if record.get("level") in ("routine", "urgent", "emergency"):
                 change = esc_service.record(
                     s,

@@ -2,21 +2,93 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import create_engine, event
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, declarative_base, sessionmaker
 from sqlalchemy.pool import QueuePool
 
+from core.ports import Clock
+
 Base = declarative_base()
 
+# Timestamp columns say how they are stamped (``Column(..., info={"stamp": ...})``):
+#   "create": the row's creation time, set once when it is first flushed (if the code did not set it).
+#             It orders rows (the outbox sends a recipient's messages in creation order), so it is
+#             strictly increasing within a process: a clock that has not moved (a test's fixed clock,
+#             two rows in one flush) still gives each later row a later stamp, by a microsecond.
+#   "now":    set to the clock's now when first flushed, if unset (due times, last activity).
+#   "update": set on insert and again on every flush that changes the row.
+# The time comes from the clock the session factory was built with (see ``make_session_factory``):
+# there is no wall-clock default anywhere in the data layer, so a test's fixed clock stamps every row.
+STAMP_CREATE = {"stamp": "create"}
+STAMP_NOW = {"stamp": "now"}
+STAMP_UPDATE = {"stamp": "update"}
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+
+class _CreationStamps:
+    """Strictly increasing creation times from a clock (one per session factory, thread-safe)."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self._last: datetime | None = None
+        self._lock = threading.Lock()
+
+    def next(self) -> datetime:
+        with self._lock:
+            now = self.clock.now()
+            if self._last is not None and now <= self._last:
+                now = self._last + timedelta(microseconds=1)
+            self._last = now
+            return now
+
+
+def clock_of(session: Session) -> Clock:
+    """The clock a session was opened with (every factory of ours carries one)."""
+    clock = session.info.get("clock")
+    if clock is None:
+        raise RuntimeError("session has no clock: build its factory with core.db.make_session_factory(engine, clock)")
+    return clock
+
+
+def now_of(session: Session) -> datetime:
+    """The injected clock's 'now' (UTC, aware) for work done in this session."""
+    return clock_of(session).now()
+
+
+def _stamped_columns(obj: object, kind: str) -> list[str]:
+    table = getattr(obj, "__table__", None)
+    if table is None:
+        return []
+    return [c.key for c in table.columns if c.info.get("stamp") == kind]
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_times(session: Session, _flush_context, _instances) -> None:
+    if not session.new and not session.dirty:
+        return
+    now = now_of(session)
+    stamps: _CreationStamps | None = session.info.get("creation_stamps")
+    for obj in session.new:  # in the order the objects were added
+        for key in _stamped_columns(obj, "create"):
+            if getattr(obj, key, None) is None:
+                setattr(obj, key, stamps.next() if stamps is not None else now)
+        for key in _stamped_columns(obj, "now") + _stamped_columns(obj, "update"):
+            if getattr(obj, key, None) is None:
+                setattr(obj, key, now)
+    for obj in session.dirty:
+        keys = _stamped_columns(obj, "update")
+        if keys and session.is_modified(obj, include_collections=False):
+            state = sa_inspect(obj)
+            for key in keys:
+                if not state.attrs[key].history.has_changes():
+                    setattr(obj, key, now)
 
 
 def new_id() -> str:
@@ -61,8 +133,13 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     return engine
 
 
-def make_session_factory(engine: Engine) -> sessionmaker:
-    return sessionmaker(bind=engine, future=True, expire_on_commit=False)
+def make_session_factory(engine: Engine, clock: Clock) -> sessionmaker:
+    """Sessions bound to ``engine`` whose timestamps come from ``clock`` (see ``now_of``)."""
+    if clock is None or not callable(getattr(clock, "now", None)):
+        raise TypeError("make_session_factory needs a clock (core.clock.SystemClock in a process, FixedClock in tests)")
+    return sessionmaker(
+        bind=engine, future=True, expire_on_commit=False, info={"clock": clock, "creation_stamps": _CreationStamps(clock)}
+    )
 
 
 @contextmanager

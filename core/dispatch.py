@@ -33,9 +33,9 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.db import session_scope, utcnow
+from core.db import now_of, session_scope
 from core.models import Message, OutboxMessage
-from core.ports import SendResult, SmsSender
+from core.ports import Clock, SendResult, SmsSender
 from core.sms import KEYWORD_PURPOSE, format_sms, is_opted_out, set_opt_out
 
 log = logging.getLogger("aftercare.dispatch")
@@ -162,14 +162,15 @@ class Dispatcher:
         sender: SmsSender,
         status_callback_url: str | None = None,
         policy: DispatchPolicy | None = None,
-        now: Callable[[], datetime] = utcnow,
+        clock: Clock,
         rng: Callable[[], float] = random.random,
     ) -> None:
         self.session_factory = session_factory
         self.sender = sender
         self.status_callback_url = status_callback_url or None
         self.policy = policy or DispatchPolicy()
-        self.now = now
+        self.clock = clock
+        self.now = clock.now
         self.rng = rng
         # a sender that delivers on the spot (the local outbox) marks rows delivered at once
         self.delivered_on_accept = bool(getattr(sender, "delivered_on_accept", False))
@@ -417,7 +418,7 @@ def record_delivery(
     if current in FINAL_STATUSES and not (status == DELIVERED and current in (UNDELIVERED, FAILED)):
         return row
     row.status = status
-    row.updated_at = utcnow()
+    row.updated_at = now_of(session)
     if status in (UNDELIVERED, FAILED):
         row.last_error = f"{status} (carrier report): {describe_error(error_code, error_message or 'no reason given')}"
         try:
@@ -439,7 +440,7 @@ def requeue(session: Session, outbox_id: str, *, now: datetime | None = None) ->
         return row
     row.status = PENDING
     row.attempts = 0
-    row.next_attempt_at = now or utcnow()
+    row.next_attempt_at = now or now_of(session)
     row.last_error = f"requeued by staff; before: {row.last_error or ''}"[:500]
     session.flush()
     return row

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
-from core.db import utcnow
+from core.db import now_of
 from core.models import Conversation, Escalation, EscalationEvent, EscalationNote
 
 LEVEL_RANK = {"none": 0, "routine": 1, "urgent": 2, "emergency": 3}
@@ -84,7 +84,7 @@ def record(
         esc.findings = list(esc.findings or []) + list(findings or [])
         if recovery_day is not None:
             esc.recovery_day = recovery_day
-        esc.updated_at = utcnow()
+        esc.updated_at = now_of(session)
     session.flush()
     session.add(
         EscalationEvent(
@@ -152,7 +152,7 @@ def acknowledge(session: Session, esc: Escalation, *, staff_id: str, now: dateti
     if esc.status == "resolved":
         raise EscalationError("escalation is already resolved")
     esc.status = "acknowledged"
-    esc.acknowledged_at = now or utcnow()
+    esc.acknowledged_at = now or now_of(session)
     esc.acknowledged_by = staff_id
 
 
@@ -160,7 +160,7 @@ def resolve(session: Session, esc: Escalation, *, staff_id: str, note: str, now:
     if not note.strip():
         raise EscalationError("a resolution note is required")
     esc.status = "resolved"
-    esc.resolved_at = now or utcnow()
+    esc.resolved_at = now or now_of(session)
     esc.resolved_by = staff_id
     esc.resolution_note = note.strip()
     if esc.acknowledged_at is None:

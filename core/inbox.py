@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from core import escalations as esc_service
 from core import outbox
 from core import patients as patient_service
-from core.db import utcnow
+from core.db import now_of
 from core.models import Conversation, Escalation, Message, OutboxMessage, Patient, StaffUser, Treatment
 
 log = logging.getLogger("aftercare.inbox")
@@ -100,7 +100,7 @@ def staff_reply(session: Session, *, conversation: Conversation, staff: StaffUse
             result.outbox = outbox.enqueue(
                 session, to=phone, body=text, purpose="staff_reply", conversation_id=conversation.id, message_id=msg.id
             )
-    conversation.last_message_at = utcnow()
+    conversation.last_message_at = now_of(session)
     log.info("staff %s replied on conversation %s (%s)", staff.id, conversation.id, conversation.channel)
     return result
 
@@ -164,7 +164,7 @@ def taken_over(session: Session, *, limit: int = 100) -> list[Conversation]:
 
 def delivery_problems(session: Session, *, now: datetime | None = None, days: int = 7, limit: int = 50) -> list[OutboxMessage]:
     """On-call alerts and staff replies that failed, died or were undelivered (recent first)."""
-    since = (now or utcnow()) - timedelta(days=days)
+    since = (now or now_of(session)) - timedelta(days=days)
     return list(
         session.execute(
             select(OutboxMessage)

@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import relationship
 
-from core.db import Base, new_id, utcnow
+from core.db import STAMP_CREATE, STAMP_NOW, STAMP_UPDATE, Base, new_id
 
 TZDateTime = DateTime(timezone=True)
 
@@ -38,7 +38,7 @@ class Clinic(Base):
     widget_greeting = Column(String(300), nullable=False, default="")
     checkin_hour_start = Column(Integer, nullable=False, default=9)
     checkin_hour_end = Column(Integer, nullable=False, default=19)
-    updated_at = Column(TZDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    updated_at = Column(TZDateTime, nullable=False, info=STAMP_UPDATE)
 
 
 class Patient(Base):
@@ -51,7 +51,7 @@ class Patient(Base):
     opted_out = Column(Boolean, nullable=False, default=False)
     opted_out_at = Column(TZDateTime, nullable=True)
     checkins_paused = Column(Boolean, nullable=False, default=False)
-    created_at = Column(TZDateTime, nullable=False, default=utcnow)
+    created_at = Column(TZDateTime, nullable=False, info=STAMP_CREATE)
 
     treatments = relationship("Treatment", back_populates="patient", order_by="Treatment.performed_on")
 
@@ -63,7 +63,7 @@ class Treatment(Base):
     procedure = Column(String(64), nullable=False, default="microneedling")
     area = Column(String(64), nullable=False, default="face")
     performed_on = Column(Date, nullable=False)
-    created_at = Column(TZDateTime, nullable=False, default=utcnow)
+    created_at = Column(TZDateTime, nullable=False, info=STAMP_CREATE)
 
     patient = relationship("Patient", back_populates="treatments")
 
@@ -83,8 +83,8 @@ class Conversation(Base):
     pending_message_id = Column(String(32), nullable=True)  # the symptom message waiting for the date
     last_topic = Column(String(64), nullable=True)
     clarify_count = Column(Integer, nullable=False, default=0)
-    created_at = Column(TZDateTime, nullable=False, default=utcnow)
-    last_message_at = Column(TZDateTime, nullable=False, default=utcnow)
+    created_at = Column(TZDateTime, nullable=False, info=STAMP_CREATE)
+    last_message_at = Column(TZDateTime, nullable=False, info=STAMP_NOW)
 
     patient = relationship("Patient")
     messages = relationship("Message", back_populates="conversation", order_by="Message.created_at")
@@ -108,7 +108,7 @@ class Message(Base):
     topic = Column(String(64), nullable=True)
     intent = Column(String(64), nullable=True)
     confidence = Column(String(16), nullable=True)
-    created_at = Column(TZDateTime, nullable=False, default=utcnow, index=True)
+    created_at = Column(TZDateTime, nullable=False, info=STAMP_CREATE, index=True)
     processed_at = Column(TZDateTime, nullable=True)
 
     conversation = relationship("Conversation", back_populates="messages")
@@ -124,7 +124,7 @@ class StaffUser(Base):
     active = Column(Boolean, nullable=False, default=True)
     failed_logins = Column(Integer, nullable=False, default=0)
     locked_until = Column(TZDateTime, nullable=True)
-    created_at = Column(TZDateTime, nullable=False, default=utcnow)
+    created_at = Column(TZDateTime, nullable=False, info=STAMP_CREATE)
     last_login_at = Column(TZDateTime, nullable=True)
 
 
@@ -133,8 +133,8 @@ class StaffSession(Base):
     id = Column(String(64), primary_key=True)  # sha256 of the cookie value
     staff_id = Column(String(32), ForeignKey("staff_users.id", ondelete="CASCADE"), nullable=False, index=True)
     csrf_token = Column(String(64), nullable=False)
-    created_at = Column(TZDateTime, nullable=False, default=utcnow)
-    last_seen_at = Column(TZDateTime, nullable=False, default=utcnow)
+    created_at = Column(TZDateTime, nullable=False, info=STAMP_CREATE)
+    last_seen_at = Column(TZDateTime, nullable=False, info=STAMP_NOW)
     ended_at = Column(TZDateTime, nullable=True)
 
 
@@ -150,8 +150,8 @@ class Escalation(Base):
     recovery_day = Column(Integer, nullable=True)
     trigger_message_id = Column(String(32), ForeignKey("messages.id", ondelete="SET NULL"), nullable=True)
     assignee_id = Column(String(32), ForeignKey("staff_users.id", ondelete="SET NULL"), nullable=True)
-    created_at = Column(TZDateTime, nullable=False, default=utcnow)
-    updated_at = Column(TZDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    created_at = Column(TZDateTime, nullable=False, info=STAMP_CREATE)
+    updated_at = Column(TZDateTime, nullable=False, info=STAMP_UPDATE)
     acknowledged_at = Column(TZDateTime, nullable=True)
     acknowledged_by = Column(String(32), ForeignKey("staff_users.id", ondelete="SET NULL"), nullable=True)
     resolved_at = Column(TZDateTime, nullable=True)
@@ -175,7 +175,7 @@ class EscalationEvent(Base):
     reason = Column(Text, nullable=False, default="")
     findings = Column(JSON, nullable=True)
     recovery_day = Column(Integer, nullable=True)
-    created_at = Column(TZDateTime, nullable=False, default=utcnow)
+    created_at = Column(TZDateTime, nullable=False, info=STAMP_CREATE)
 
     escalation = relationship("Escalation", back_populates="events")
 
@@ -188,7 +188,7 @@ class EscalationNote(Base):
     escalation_id = Column(String(32), ForeignKey("escalations.id", ondelete="CASCADE"), nullable=False, index=True)
     staff_id = Column(String(32), ForeignKey("staff_users.id", ondelete="SET NULL"), nullable=True)
     text = Column(Text, nullable=False)
-    created_at = Column(TZDateTime, nullable=False, default=utcnow)
+    created_at = Column(TZDateTime, nullable=False, info=STAMP_CREATE)
 
     escalation = relationship("Escalation", back_populates="notes")
 
@@ -209,11 +209,11 @@ class OutboxMessage(Base):
     # pending -> sending -> sent -> delivered | undelivered | failed ; or suppressed / dead
     status = Column(String(16), nullable=False, default="pending")
     attempts = Column(Integer, nullable=False, default=0)
-    next_attempt_at = Column(TZDateTime, nullable=False, default=utcnow)
+    next_attempt_at = Column(TZDateTime, nullable=False, info=STAMP_NOW)
     last_error = Column(Text, nullable=True)
     provider_sid = Column(String(64), nullable=True, index=True)
-    created_at = Column(TZDateTime, nullable=False, default=utcnow)
-    updated_at = Column(TZDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    created_at = Column(TZDateTime, nullable=False, info=STAMP_CREATE)
+    updated_at = Column(TZDateTime, nullable=False, info=STAMP_UPDATE)
 
 
 class AuditLog(Base):
@@ -221,7 +221,7 @@ class AuditLog(Base):
 
     __tablename__ = "audit_log"
     id = Column(Integer, primary_key=True, autoincrement=True)
-    at = Column(TZDateTime, nullable=False, default=utcnow, index=True)
+    at = Column(TZDateTime, nullable=False, info=STAMP_CREATE, index=True)
     actor_id = Column(String(32), nullable=True)
     actor_label = Column(String(200), nullable=False)
     action = Column(String(64), nullable=False)
@@ -255,7 +255,7 @@ class CheckinSend(Base):
     status = Column(String(16), nullable=False)  # queued | skipped
     skip_reason = Column(String(64), nullable=True)
     outbox_id = Column(String(32), ForeignKey("outbox.id", ondelete="SET NULL"), nullable=True)
-    created_at = Column(TZDateTime, nullable=False, default=utcnow)
+    created_at = Column(TZDateTime, nullable=False, info=STAMP_CREATE)
 
 
 class SmsOptOut(Base):
@@ -269,4 +269,4 @@ class SmsOptOut(Base):
     opted_out = Column(Boolean, nullable=False, default=True)
     keyword = Column(String(32), nullable=True)  # the word the patient sent (STOP, START, ...)
     source = Column(String(24), nullable=False, default="keyword")  # keyword | twilio_opt_out | provider_error | staff
-    updated_at = Column(TZDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    updated_at = Column(TZDateTime, nullable=False, info=STAMP_UPDATE)

@@ -7,6 +7,7 @@ import threading
 
 from sqlalchemy.orm import sessionmaker
 
+from core.clock import SystemClock
 from core.db import make_engine, make_session_factory
 from core.settings import Settings, load_settings
 
@@ -28,7 +29,7 @@ def get_session_factory() -> sessionmaker:
     settings = get_settings()
     with _lock:
         if _factory is None:
-            _factory = make_session_factory(make_engine(settings.database_url))
+            _factory = make_session_factory(make_engine(settings.database_url), SystemClock(settings.clinic_timezone))
         return _factory
 
 

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core import escalations as esc_service
 from core import outbox
 from core.clinic import get_clinic
-from core.db import session_scope, utcnow
+from core.db import now_of, session_scope
 from core.models import Conversation, Message, SmsOptOut
 from core.patients import by_phone
 from core.recovery import recovery_for_conversation
@@ -132,7 +132,7 @@ def _opted_out(session: Session, phone: str, patient) -> bool:
 
 def set_opt_out(session: Session, phone: str, *, opted_out: bool, keyword: str | None = None, source: str = "keyword") -> None:
     """Record STOP (``opted_out=True``) or START for a number, and mirror it on the patient with that phone."""
-    now = utcnow()
+    now = now_of(session)
     row = session.get(SmsOptOut, phone)
     if row is None:
         row = SmsOptOut(phone=phone, opted_out=opted_out, keyword=(keyword or "")[:32] or None, source=source[:24], updated_at=now)
@@ -446,7 +446,7 @@ class SmsChannel:
                 if not inbound.media_urls:
                     queued += self._reply(s, conv, msg, [EMPTY_PROMPT], opted_out=opted_out)
                 msg.status = "answered"
-                msg.processed_at = utcnow()
+                msg.processed_at = now_of(s)
                 return Stored(msg.id, conv.id, created=True, needs_turn=False, queued_replies=queued)
             return Stored(msg.id, conv.id, created=True, needs_turn=True, queued_replies=queued)
 
@@ -483,7 +483,7 @@ class SmsChannel:
         else:
             text = help_text(clinic.name, clinic.phone)
         msg.status = "answered"
-        msg.processed_at = utcnow()
+        msg.processed_at = now_of(s)
         msg.intent = f"sms_{keyword}"
         if advanced:
             return 0  # Twilio Advanced Opt-Out already answered the keyword: never a second reply
@@ -540,7 +540,7 @@ class SmsChannel:
             s.flush()
             outbox.enqueue(s, to=conv.phone, body=t, purpose=purpose, conversation_id=conv.id, message_id=out.id)
             queued += 1
-        conv.last_message_at = utcnow()
+        conv.last_message_at = now_of(s)
         return queued
 
     # -------------------------------------------------------------- the turn (in the background)
@@ -610,14 +610,14 @@ class SmsChannel:
                     message_id=msg.id,
                 )
             msg.status = "answered"
-            msg.processed_at = utcnow()
+            msg.processed_at = now_of(s)
 
     def unfinished(self, *, now: datetime | None = None, limit: int = 200) -> list[tuple[str, str, bool]]:
         """Inbound SMS stored but not answered: ("received"), or stuck in "processing" past the lease.
 
         Returns (message_id, conversation_id, allow_stale), oldest first.
         """
-        now = now or utcnow()
+        now = now or self.clock.now()
         with session_scope(self.session_factory) as s:
             rows = s.execute(
                 select(Message.id, Message.conversation_id, Message.status, Message.created_at)

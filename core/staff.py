@@ -9,7 +9,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.db import utcnow
+from core.db import now_of
 from core.models import StaffUser
 
 ROLES = ("admin", "clinician", "frontdesk")
@@ -50,7 +50,7 @@ def by_email(session: Session, email: str) -> StaffUser | None:
 
 def authenticate(session: Session, *, email: str, password: str, now: datetime | None = None) -> StaffUser | None:
     """The staff member if the password is right and the account is usable; counts failures and locks."""
-    now = now or utcnow()
+    now = now or now_of(session)
     user = by_email(session, email)
     if user is None:
         # same work as a real check so timing does not reveal which emails exist
@@ -117,7 +117,7 @@ def start_session(session: Session, *, staff: StaffUser, now: datetime | None = 
 
     from core.models import StaffSession
 
-    now = now or utcnow()
+    now = now or now_of(session)
     raw = secrets.token_urlsafe(32)
     rec = StaffSession(
         id=hash_token(raw),
@@ -158,7 +158,7 @@ def load_session(
     """
     from core.models import StaffSession
 
-    now = now or utcnow()
+    now = now or now_of(session)
     if not cookie_value or len(cookie_value) > 200:
         return None, None, "missing"
     rec = session.get(StaffSession, hash_token(cookie_value))
@@ -180,14 +180,14 @@ def load_session(
 
 def end_session(session: Session, rec, *, now: datetime | None = None) -> None:
     if rec is not None and rec.ended_at is None:
-        rec.ended_at = now or utcnow()
+        rec.ended_at = now or now_of(session)
 
 
 def end_all_sessions(session: Session, *, staff_id: str, now: datetime | None = None, keep_id: str | None = None) -> int:
     """End every live session of one staff member (except ``keep_id``); returns how many."""
     from core.models import StaffSession
 
-    now = now or utcnow()
+    now = now or now_of(session)
     rows = session.execute(
         select(StaffSession).where(StaffSession.staff_id == staff_id, StaffSession.ended_at.is_(None))
     ).scalars()
@@ -200,9 +200,9 @@ def end_all_sessions(session: Session, *, staff_id: str, now: datetime | None = 
 
 
 # ------------------------------------------------------------------ account management
-def is_locked(user: StaffUser, now: datetime | None = None) -> bool:
+def is_locked(user: StaffUser, now: datetime) -> bool:
     until = _aware(user.locked_until)
-    return until is not None and until > (now or utcnow())
+    return until is not None and until > now
 
 
 def list_staff(session: Session, *, active_only: bool = False) -> list[StaffUser]:

@@ -153,11 +153,12 @@ def verify(database_url: str, sids: dict[str, str], timeout: float) -> dict:
     """Wait until every posted message is answered and its replies have left the outbox; count."""
     from sqlalchemy import func, select
 
+    from core.clock import SystemClock
     from core.db import make_engine, make_session_factory, session_scope
     from core.models import Conversation, Message, OutboxMessage
 
     engine = make_engine(database_url)
-    factory = make_session_factory(engine)
+    factory = make_session_factory(engine, SystemClock())
     phones = sorted(set(sids.values()))
     deadline = time.monotonic() + timeout
     try:

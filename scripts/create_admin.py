@@ -19,6 +19,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from core import audit, staff  # noqa: E402
+from core.clock import SystemClock  # noqa: E402
 from core.db import make_engine, make_session_factory, session_scope  # noqa: E402
 from core.migrate import upgrade  # noqa: E402
 from core.settings import SettingsError, load_settings  # noqa: E402
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
-        with session_scope(make_session_factory(engine)) as session:
+        with session_scope(make_session_factory(engine, SystemClock(settings.clinic_timezone))) as session:
             user = staff.create_staff(session, email=args.email, display_name=args.name, role=args.role, password=password)
             audit.record(
                 session,

@@ -28,8 +28,9 @@ DEMO_PATIENTS = [
 
 def seed(settings: Settings) -> None:
     engine = make_engine(settings.database_url)
-    factory = make_session_factory(engine)
-    today = SystemClock(settings.clinic_timezone).today()
+    clock = SystemClock(settings.clinic_timezone)
+    factory = make_session_factory(engine, clock)
+    today = clock.today()
     with session_scope(factory) as s:
         clinic = get_clinic(s)
         if clinic.phone:

@@ -190,11 +190,12 @@ def ensure_defaults(settings) -> None:
     """A fresh install gets the clinic row and the default check-in plan (an admin edits both)."""
     from core.checkins import ensure_default_plan
     from core.clinic import get_clinic
+    from core.clock import SystemClock
     from core.db import make_engine, make_session_factory, session_scope
     from core.models import CheckinStep
 
     engine = make_engine(settings.database_url)
-    with session_scope(make_session_factory(engine)) as s:
+    with session_scope(make_session_factory(engine, SystemClock(settings.clinic_timezone))) as s:
         get_clinic(s)
         if s.query(CheckinStep).count() == 0:
             ensure_default_plan(s)

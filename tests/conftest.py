@@ -7,7 +7,6 @@ import secrets
 import socket
 import sys
 from collections.abc import Iterator
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -95,11 +94,12 @@ def sqlite_url(tmp_path) -> str:
 
 
 @pytest.fixture
-def session_factory(sqlite_url):
+def session_factory(sqlite_url, fixed_clock):
+    """Sessions on a fresh SQLite database whose timestamps come from ``fixed_clock``."""
     from core.db import make_engine, make_session_factory
 
     engine = make_engine(sqlite_url)
-    yield make_session_factory(engine)
+    yield make_session_factory(engine, fixed_clock)
     engine.dispose()
 
 
@@ -119,10 +119,17 @@ def make_settings(tmp_path: Path, url: str, **extra: str):
 
 @pytest.fixture
 def fixed_clock():
-    from core.clock import FixedClock
+    from tests.fakes import test_clock
 
-    # 2026-11-26 15:00 UTC = 10:00 in New York
-    return FixedClock(datetime(2026, 11, 26, 15, 0, tzinfo=timezone.utc))
+    return test_clock()
+
+
+@pytest.fixture
+def running_clock():
+    """Starts at the suite's fixed moment and then runs in real time (for apps with background workers)."""
+    from tests.fakes import test_clock
+
+    return test_clock(ticking=True)
 
 
 @pytest.fixture

@@ -3,9 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timezone
 from typing import Any
 
+from core.clock import FixedClock
 from core.ports import AssistantReply, AssistantTurn, AssistantUnavailable, SendResult
+
+# The one fake clock of the suite: core.clock.FixedClock, started here unless a test says otherwise.
+# 2026-11-26 15:00 UTC = 10:00 in New York. Nothing in the suite reads the wall clock's date.
+T0 = datetime(2026, 11, 26, 15, 0, tzinfo=timezone.utc)
+
+
+def test_clock(at: datetime = T0, tz: str = "America/New_York", *, ticking: bool = False) -> FixedClock:
+    """A clock that moves only when told (``advance``/``set``), or also in real time with ``ticking``."""
+    return FixedClock(at, tz, ticking=ticking)
+
+
+test_clock.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
 
 
 class FakeAssistant:

@@ -38,7 +38,7 @@ from core import inbox as inbox_service
 from core import patients as patient_service
 from core import staff as staff_service
 from core.clinic import get_clinic
-from core.db import utcnow
+from core.db import now_of
 from core.models import Clinic, Conversation, Escalation, OutboxMessage, Patient, StaffUser
 from core.recovery import recovery_for_conversation
 
@@ -299,7 +299,7 @@ def logout(request: Request, staff: CurrentStaff, session: SessionDep, container
 def _inbox_rows(session, f: dict, names: dict) -> list[dict]:
     """The escalation rows of the inbox page and of its polling endpoint (one query, one shape)."""
     tz = _clinic_tz(session)
-    now = utcnow()
+    now = now_of(session)
     return [
         _escalation_row(e, now=now, names=names, tz=tz)
         for e in inbox_service.inbox_escalations(session, statuses=f["statuses"], level=f["level"], assignee=f["assignee"])
@@ -363,7 +363,7 @@ def inbox_api(
             "unacknowledged_serious": sum(1 for r in rows if r["stands_out"]),
             "takeovers": len(inbox_service.taken_over(session)),
             "delivery_problems": len(inbox_service.delivery_problems(session)),
-            "server_time": utcnow().isoformat(),
+            "server_time": now_of(session).isoformat(),
         }
     )
 
@@ -396,7 +396,7 @@ def escalation_page(
         {
             **ctx,
             "esc": esc,
-            "row": _escalation_row(esc, now=utcnow(), names=names, tz=tz),
+            "row": _escalation_row(esc, now=now_of(session), names=names, tz=tz),
             "events": esc.events,
             "notes": esc.notes,
             "alerts": inbox_service.oncall_alerts(session, esc.id),
@@ -455,7 +455,7 @@ def acknowledge(
         return _not_found(request, "escalation")
     url = f"/inbox/escalations/{esc.id}"
     try:
-        esc_service.acknowledge(session, esc, staff_id=staff.id, now=utcnow())
+        esc_service.acknowledge(session, esc, staff_id=staff.id, now=now_of(session))
     except esc_service.EscalationError:
         return _go(url, error="already_resolved")
     _audit(session, staff, "escalation.acknowledge", "escalation", esc.id, detail=f"level={esc.level}")
@@ -513,7 +513,7 @@ def resolve(
     if esc.status == "resolved":
         return _go(url, error="already_resolved")
     try:
-        esc_service.resolve(session, esc, staff_id=staff.id, note=note[:5000], now=utcnow())
+        esc_service.resolve(session, esc, staff_id=staff.id, note=note[:5000], now=now_of(session))
     except esc_service.EscalationError:
         return _go(url, error="note_required")
     _audit(session, staff, "escalation.resolve", "escalation", esc.id, detail=f"level={esc.level}")
@@ -634,7 +634,7 @@ def reply(
     # a staff member answering the patient is on it: an unacknowledged escalation becomes acknowledged
     esc = esc_service.active_for_conversation(session, conv.id)
     if esc is not None and esc.status == "open":
-        esc_service.acknowledge(session, esc, staff_id=staff.id, now=utcnow())
+        esc_service.acknowledge(session, esc, staff_id=staff.id, now=now_of(session))
         _audit(session, staff, "escalation.acknowledge", "escalation", esc.id, detail=f"level={esc.level} by=reply")
     if result.not_sent:
         return _go(url, error="not_sent")

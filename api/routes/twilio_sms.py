@@ -256,6 +256,7 @@ def dispatcher_for(container: Container) -> Dispatcher:
         sender=container.extras["sms_sender"],
         status_callback_url=webhook_url(container.settings, STATUS_PATH),
         policy=container.extras.get("sms_dispatch_policy") or DispatchPolicy(),
+        clock=container.clock,
     )
 
 

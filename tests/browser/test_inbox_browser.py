@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -237,7 +237,7 @@ def test_patients_import_and_copy_chat_link(inbox_server, watched_page, tmp_path
     page.click("nav >> text=Patients")
     page.click("text=Import from CSV")
     csv_path = tmp_path / "patients.csv"
-    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    yesterday = (inbox_server.app.state.container.clock.today() - timedelta(days=1)).isoformat()
     csv_path.write_text(
         "first_name,last_name,phone,procedure,area,performed_on\n"
         f"Bea,Smith,+12015550124,microneedling,face,{yesterday}\n"
@@ -325,7 +325,7 @@ def test_end_to_end_shift_on_the_real_stack(stack, browser):
     url = f"sqlite:///{stack.data_dir}/stack.db"
     engine = make_engine(url)
     try:
-        with session_scope(make_session_factory(engine)) as s:
+        with session_scope(make_session_factory(engine, SystemClock())) as s:  # the stack runs on the real clock
             if staff_service.by_email(s, "oncall@clinic.test") is None:
                 staff_service.create_staff(
                     s, email="oncall@clinic.test", display_name="On-call Nurse", role="clinician", password=PW

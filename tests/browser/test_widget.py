@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -339,7 +340,9 @@ def test_patient_link_full_page_chat(widget_app, browser, shots):
         json={
             "first_name": "Ana",
             "phone": "+12015550123",
-            "treatments": [{"procedure": "microneedling", "area": "face", "performed_on": "2026-11-23"}],
+            "treatments": [
+                {"procedure": "microneedling", "area": "face", "performed_on": (widget_app.app.state.container.clock.today() - timedelta(days=3)).isoformat()}
+            ],
         },
         headers={"Authorization": "Bearer test-token-0123456789abcdef"},
     )

@@ -21,6 +21,7 @@ from core.clock import FixedClock
 from core.db import make_engine, make_session_factory, session_scope
 from core.models import AuditLog, CheckinSend, Conversation, Escalation, Message, OutboxMessage, Patient, Treatment
 from core.patients import add_treatment, create_patient
+from tests.fakes import test_clock
 
 NY = ZoneInfo("America/New_York")
 TREATED = date(2026, 11, 2)
@@ -37,7 +38,7 @@ def day(n: int) -> date:
 @pytest.fixture
 def factory(db_url):
     engine = make_engine(db_url)
-    yield make_session_factory(engine)
+    yield make_session_factory(engine, test_clock())
     engine.dispose()
 
 
@@ -161,7 +162,7 @@ def test_no_duplicate_after_a_restart(db_url, clinic):
     # a "restart": a new engine and sessions, the same moment
     engine = make_engine(db_url)
     try:
-        assert run(make_session_factory(engine), at + timedelta(hours=2)) == []
+        assert run(make_session_factory(engine, test_clock()), at + timedelta(hours=2)) == []
     finally:
         engine.dispose()
     assert len(outbox_rows(clinic)) == 1

@@ -716,9 +716,10 @@ def test_create_admin_script(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("AFTERCARE_ADMIN_PASSWORD", "short")
     assert create_admin.main(["--email", "two@clinic.test", "--name", "Two"]) == 1
     from core.db import make_engine, make_session_factory
+    from tests.fakes import test_clock
 
     engine = make_engine(url)
-    with session_scope(make_session_factory(engine)) as s:
+    with session_scope(make_session_factory(engine, test_clock())) as s:
         user = staff_service.authenticate(s, email="boss@clinic.test", password=PW)
         assert user is not None and user.role == "admin" and user.display_name == "The Boss"
     engine.dispose()

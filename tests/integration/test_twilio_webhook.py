@@ -30,7 +30,7 @@ from twilio.request_validator import RequestValidator
 from core.db import make_engine, make_session_factory, session_scope
 from core.models import Conversation, Escalation, Message, OutboxMessage, Patient, SmsOptOut
 from tests.conftest import free_port, make_settings
-from tests.fakes import FakeAssistant
+from tests.fakes import FakeAssistant, test_clock
 
 PHONE = "+12015550123"  # a known patient
 STRANGER = "+12015550999"  # not a patient
@@ -125,7 +125,7 @@ def seed(url: str) -> None:
     from core.patients import create_patient
 
     engine = make_engine(url)
-    with session_scope(make_session_factory(engine)) as s:
+    with session_scope(make_session_factory(engine, test_clock())) as s:
         c = get_clinic(s)
         c.name, c.phone, c.oncall_phone = "Glow Test Spa", CLINIC_PHONE, ONCALL
         create_patient(s, first_name="Ana", phone=PHONE, treatments=[{"performed_on": date(2026, 11, 23)}])
@@ -146,7 +146,7 @@ class Env:
         self.container.extras["sms_dispatch_interval_s"] = 0.05
         self.container.extras["sms_recovery_interval_s"] = 0.2
         self.engine = make_engine(url)
-        self.factory = make_session_factory(self.engine)
+        self.factory = make_session_factory(self.engine, clock)
         self.live: LiveServer | None = None
 
     # the token and URL Twilio would use
@@ -212,9 +212,9 @@ class Env:
 
 
 @pytest.fixture
-def env(tmp_path, sqlite_url, fixed_clock) -> Iterator[Env]:
+def env(tmp_path, sqlite_url, running_clock) -> Iterator[Env]:
     seed(sqlite_url)
-    with Env(tmp_path, sqlite_url, fixed_clock) as e:
+    with Env(tmp_path, sqlite_url, running_clock) as e:
         yield e
 
 
@@ -271,10 +271,10 @@ def test_valid_signature_answers_empty_twiml_at_once_and_replies_through_the_out
     assert {m.conversation_id for m in msgs} == {conv.id}
 
 
-def test_signature_holds_behind_a_tls_terminating_proxy(tmp_path, sqlite_url, fixed_clock) -> None:
+def test_signature_holds_behind_a_tls_terminating_proxy(tmp_path, sqlite_url, running_clock) -> None:
     """Twilio calls https://clinic.example/...; the proxy forwards http://127.0.0.1:port/... to the app."""
     seed(sqlite_url)
-    with Env(tmp_path, sqlite_url, fixed_clock, AFTERCARE_PUBLIC_URL="https://clinic.example", TWILIO_AUTH_TOKEN=TWILIO_TOKEN) as e:
+    with Env(tmp_path, sqlite_url, running_clock, AFTERCARE_PUBLIC_URL="https://clinic.example", TWILIO_AUTH_TOKEN=TWILIO_TOKEN) as e:
         params = {"MessageSid": "SM" + uuid.uuid4().hex, "From": PHONE, "Body": "makeup?", "NumMedia": "0"}
         # what Twilio signs: the public https URL
         assert e.post_signed(params, signed_url="https://clinic.example/webhooks/twilio/sms", token=TWILIO_TOKEN).status_code == 200
@@ -293,9 +293,9 @@ def test_signature_holds_behind_a_tls_terminating_proxy(tmp_path, sqlite_url, fi
         e.answered(2)
 
 
-def test_without_a_twilio_token_outside_development_nothing_is_accepted(tmp_path, sqlite_url, fixed_clock) -> None:
+def test_without_a_twilio_token_outside_development_nothing_is_accepted(tmp_path, sqlite_url, running_clock) -> None:
     seed(sqlite_url)
-    e = Env(tmp_path, sqlite_url, fixed_clock)
+    e = Env(tmp_path, sqlite_url, running_clock)
     e.settings.env = "production"  # no TWILIO_AUTH_TOKEN: there is no token to check against
     with e:
         from api.sms.signature import webhook_auth_token
@@ -323,9 +323,9 @@ def test_bad_input_is_4xx_never_5xx(env: Env) -> None:
 
 # ---------------------------------------------------------------------- exactly once
 @pytest.mark.parametrize("copies", [2, 6])
-def test_same_message_sid_posted_concurrently_is_handled_once(tmp_path, db_url, fixed_clock, copies) -> None:
+def test_same_message_sid_posted_concurrently_is_handled_once(tmp_path, db_url, running_clock, copies) -> None:
     seed(db_url)
-    with Env(tmp_path, db_url, fixed_clock) as e:
+    with Env(tmp_path, db_url, running_clock) as e:
         e.assistant.delay_s = 0.3
         params = {"MessageSid": "SM" + uuid.uuid4().hex, "From": STRANGER, "Body": "can I wear makeup?", "NumMedia": "0"}
         sig = RequestValidator(e.token).compute_signature(e.public("/webhooks/twilio/sms"), params)
@@ -409,11 +409,11 @@ def test_very_long_and_non_gsm_bodies_never_crash(env: Env) -> None:
     assert env.outbox()
 
 
-def test_long_markdown_reply_is_sent_as_plain_sms_parts_in_order(tmp_path, sqlite_url, fixed_clock) -> None:
+def test_long_markdown_reply_is_sent_as_plain_sms_parts_in_order(tmp_path, sqlite_url, running_clock) -> None:
     seed(sqlite_url)
     long_answer = "**Makeup:** wait *24 hours*. " + " ".join(f"Step {i}: keep your skin clean and calm today." for i in range(20))
     assistant = FakeAssistant({"makeup": ("makeup", long_answer)})
-    with Env(tmp_path, sqlite_url, fixed_clock, assistant=assistant) as e:
+    with Env(tmp_path, sqlite_url, running_clock, assistant=assistant) as e:
         e.sms("makeup?")
         e.answered(1)
         parts = e.outbox()
@@ -506,7 +506,7 @@ def test_twilio_advanced_opt_out_is_honoured_without_a_second_reply(env: Env) ->
 
 # ---------------------------------------------------------------------- Twilio REST + status callbacks
 @pytest.fixture
-def twilio_env(tmp_path, sqlite_url, fixed_clock) -> Iterator[tuple[Env, FakeTwilio]]:
+def twilio_env(tmp_path, sqlite_url, running_clock) -> Iterator[tuple[Env, FakeTwilio]]:
     from core.dispatch import DispatchPolicy
 
     seed(sqlite_url)
@@ -514,7 +514,7 @@ def twilio_env(tmp_path, sqlite_url, fixed_clock) -> Iterator[tuple[Env, FakeTwi
         e = Env(
             tmp_path,
             sqlite_url,
-            fixed_clock,
+            running_clock,
             TWILIO_ACCOUNT_SID=ACCOUNT_SID,
             TWILIO_AUTH_TOKEN=TWILIO_TOKEN,
             TWILIO_FROM_NUMBER="+15005550006",
@@ -593,12 +593,12 @@ def test_status_callbacks_are_signature_checked_and_failures_are_readable(twilio
 
 
 # ---------------------------------------------------------------------- restart recovery
-def test_messages_stored_but_not_answered_are_answered_once_after_a_restart(tmp_path, db_url, fixed_clock) -> None:
+def test_messages_stored_but_not_answered_are_answered_once_after_a_restart(tmp_path, db_url, running_clock) -> None:
     from core.sms import InboundSms, SmsChannel
 
     seed(db_url)
     # process 1 stored two messages and "crashed": one before its turn, one in the middle of it
-    e1 = Env(tmp_path, db_url, fixed_clock)
+    e1 = Env(tmp_path, db_url, running_clock)
     channel: SmsChannel = e1.container.extras["sms_channel"]
     a = channel.store(InboundSms(message_sid="SM" + "1" * 32, from_phone=PHONE, body="can I wear makeup?"))
     b = channel.store(InboundSms(message_sid="SM" + "2" * 32, from_phone=STRANGER, body="makeup tomorrow?"))
@@ -608,7 +608,7 @@ def test_messages_stored_but_not_answered_are_answered_once_after_a_restart(tmp_
     e1.container.engine.dispose()
 
     # process 2 starts: the recovery sweep answers both, once
-    with Env(tmp_path, db_url, fixed_clock) as e2:
+    with Env(tmp_path, db_url, running_clock) as e2:
         e2.container.extras["sms_channel"].processing_lease_s = 0.5
         e2.answered(1, phone=PHONE)
         e2.answered(1, phone=STRANGER)
@@ -616,16 +616,16 @@ def test_messages_stored_but_not_answered_are_answered_once_after_a_restart(tmp_
         assert len(e2.outbox(PHONE)) == 1 and len(e2.outbox(STRANGER)) == 1
         assert len(e2.assistant.calls) == 2
     # process 3: nothing left to do
-    with Env(tmp_path, db_url, fixed_clock) as e3:
+    with Env(tmp_path, db_url, running_clock) as e3:
         time.sleep(0.6)
         assert e3.assistant.calls == []
         assert len(e3.outbox(PHONE)) == 1 and len(e3.outbox(STRANGER)) == 1
 
 
 # ---------------------------------------------------------------------- database down
-def test_database_down_still_answers_safely_in_twiml_and_spools(tmp_path, fixed_clock) -> None:
+def test_database_down_still_answers_safely_in_twiml_and_spools(tmp_path, running_clock) -> None:
     url = f"sqlite:///{tmp_path / 'missing-dir' / 'nope.db'}"  # cannot be opened
-    e = Env(tmp_path, url, fixed_clock)
+    e = Env(tmp_path, url, running_clock)
     with e:
         sid = "SM" + uuid.uuid4().hex
         r = e.sms("can I wear makeup?", sid=sid)

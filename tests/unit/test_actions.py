@@ -18,6 +18,7 @@ from sqlalchemy import select
 from core import runtime
 from core.db import Base, make_engine, make_session_factory, session_scope
 from core.models import Clinic, Conversation, Escalation, Patient, Treatment
+from tests.fakes import test_clock
 
 TODAY = date(2026, 11, 25)  # a Wednesday
 MISSING = object()
@@ -31,7 +32,7 @@ def db(tmp_path, monkeypatch):
     runtime.reset()
     engine = make_engine(url)
     Base.metadata.create_all(engine)
-    factory = make_session_factory(engine)
+    factory = make_session_factory(engine, test_clock())
     with session_scope(factory) as s:
         s.add(Clinic(id=1, name="Glow Skin Studio", phone="(201) 555-0100", booking_url="https://glow.example/book"))
     yield factory

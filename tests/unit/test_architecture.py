@@ -52,3 +52,41 @@ def test_nothing_created_at_import_time() -> None:
     if tree is not None:
         calls = [n for n in tree.body if isinstance(n, ast.Expr) and isinstance(n.value, ast.Call)]
         assert not calls, "actions/__init__.py must not run code at import time"
+
+
+# ------------------------------------------------------------------ one clock
+_WALL_CLOCK_CALLS = {("datetime", "now"), ("datetime", "utcnow"), ("datetime", "today"), ("date", "today"), ("time", "time")}
+
+
+def wall_clock_calls(path: Path) -> list[str]:
+    """Calls such as datetime.now(), datetime.utcnow(), date.today(), time.time() in one file."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            owner = node.func.value
+            owner_name = owner.id if isinstance(owner, ast.Name) else owner.attr if isinstance(owner, ast.Attribute) else None
+            if (owner_name, node.func.attr) in _WALL_CLOCK_CALLS:
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno} {owner_name}.{node.func.attr}()")
+    return found
+
+
+PRODUCT_FILES = [p for pkg in ("core", "api", "actions", "bot") for p in files(pkg)]
+
+
+@pytest.mark.parametrize("path", PRODUCT_FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_product_code_reads_time_only_from_the_clock(path: Path) -> None:
+    """Every stamp and comparison takes its time from the injected Clock (core/clock.py is the one
+    place that reads the wall clock). Monotonic timers (time.monotonic) for timeouts are fine."""
+    if path == ROOT / "core" / "clock.py":
+        return
+    assert wall_clock_calls(path) == []
+
+
+def test_the_wall_clock_check_can_fail(tmp_path: Path) -> None:
+    sample = ROOT / "core" / "_sample_for_test.py"
+    sample.write_text("from datetime import datetime, timezone\nx = datetime.now(timezone.utc)\n", encoding="utf-8")
+    try:
+        assert wall_clock_calls(sample) == ["core/_sample_for_test.py:2 datetime.now()"]
+    finally:
+        sample.unlink()

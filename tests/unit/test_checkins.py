@@ -19,6 +19,7 @@ from core.checkins import (
     sms_segments,
     validate_body,
 )
+from tests.fakes import test_clock
 
 LONG_CLINIC = "Ultimate Image MedSpa & Wellness"  # 32 characters
 LONG_NAME = "Alexandra-Josephine"
@@ -130,7 +131,7 @@ def test_a_fresh_install_gets_the_default_plan(tmp_path):
     prepare(env)
     prepare(env)  # idempotent
     engine = make_engine(url)
-    with session_scope(make_session_factory(engine)) as s:
+    with session_scope(make_session_factory(engine, test_clock())) as s:
         keys = sorted(step.key for step in s.query(CheckinStep).all())
     engine.dispose()
     assert keys == sorted(step["key"] for step in DEFAULT_PLAN)

@@ -10,25 +10,15 @@ import pytest
 from sqlalchemy import select
 
 from core import outbox
+from core.clock import FixedClock
 from core.db import make_engine, make_session_factory, session_scope
 from core.dispatch import Dispatcher, DispatchPolicy, describe_error, record_delivery, requeue
 from core.models import Conversation, Message, OutboxMessage, SmsOptOut
 from core.ports import SendResult
 from core.sms import set_opt_out
-from tests.fakes import FakeSmsSender
+from tests.fakes import FakeSmsSender, test_clock
 
 PHONE = "+12015550123"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.at = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
-
-    def __call__(self) -> datetime:
-        return self.at
-
-    def advance(self, seconds: float) -> None:
-        self.at += timedelta(seconds=seconds)
 
 
 class ScriptedSender:
@@ -73,14 +63,15 @@ def get(factory, outbox_id: str) -> OutboxMessage:
         return s.get(OutboxMessage, outbox_id)
 
 
-def make(factory, sender, clock: Clock | None = None, **policy) -> Dispatcher:
-    clock = clock or Clock()
+def make(factory, sender, clock: FixedClock | None = None, **policy) -> Dispatcher:
+    # the dispatcher reads the same clock that stamps the rows, unless a test passes another
+    clock = clock or factory.kw["info"]["clock"]
     return Dispatcher(
         session_factory=factory,
         sender=sender,
         status_callback_url="https://clinic.example/webhooks/twilio/status",
         policy=DispatchPolicy(jitter=0.0, **policy),
-        now=clock,
+        clock=clock,
     )
 
 
@@ -103,13 +94,13 @@ def test_a_local_sender_marks_rows_delivered(session_factory) -> None:
     assert get(session_factory, oid).status == "delivered"
 
 
-def test_rows_not_yet_due_wait(session_factory) -> None:
-    clock = Clock()
-    oid = queue(session_factory, at=clock.at + timedelta(minutes=5))
+def test_rows_not_yet_due_wait(session_factory, fixed_clock) -> None:
+    clock = fixed_clock
+    oid = queue(session_factory, at=clock.now() + timedelta(minutes=5))
     sender = ScriptedSender()
     d = make(session_factory, sender, clock)
     assert d.run_once().claimed == 0
-    clock.advance(301)
+    clock.advance(seconds=301)
     assert d.run_once().sent == 1
     assert get(session_factory, oid).status == "sent"
 
@@ -122,8 +113,8 @@ def test_fake_sms_sender_from_the_shared_fakes_works(session_factory) -> None:
 
 
 # ---------------------------------------------------------------------- retries
-def test_transient_errors_back_off_exponentially_then_succeed(session_factory) -> None:
-    clock = Clock()
+def test_transient_errors_back_off_exponentially_then_succeed(session_factory, fixed_clock) -> None:
+    clock = fixed_clock
     flaky = [SendResult(ok=False, error="twilio 20429 (HTTP 429): Too Many Requests")] * 2 + [
         SendResult(ok=False, error="network error talking to Twilio: ConnectTimeout")
     ]
@@ -134,25 +125,25 @@ def test_transient_errors_back_off_exponentially_then_succeed(session_factory) -
     for _ in range(3):
         assert d.run_once().retried == 1
         row = get(session_factory, oid)
-        delay = (row.next_attempt_at.replace(tzinfo=timezone.utc) - clock.at).total_seconds()
+        delay = (row.next_attempt_at.replace(tzinfo=timezone.utc) - clock.now()).total_seconds()
         delays.append(round(delay))
         assert row.status == "pending" and "retrying" in row.last_error
         assert d.run_once().claimed == 0  # not due yet
-        clock.advance(delay)
+        clock.advance(seconds=delay)
     assert delays == [2, 4, 8]
     assert d.run_once().sent == 1
     row = get(session_factory, oid)
     assert row.status == "sent" and row.attempts == 4 and row.last_error is None
 
 
-def test_gives_up_after_max_attempts_and_says_why(session_factory) -> None:
-    clock = Clock()
+def test_gives_up_after_max_attempts_and_says_why(session_factory, fixed_clock) -> None:
+    clock = fixed_clock
     sender = ScriptedSender([SendResult(ok=False, error="twilio - (HTTP 503): Service Unavailable")] * 10)
     d = make(session_factory, sender, clock, max_attempts=3, base_delay_s=1.0)
     oid = queue(session_factory, with_message=True)
     for _ in range(3):
         d.run_once()
-        clock.advance(60)
+        clock.advance(seconds=60)
     row = get(session_factory, oid)
     assert row.status == "dead" and row.attempts == 3
     assert "gave up after 3 attempts" in row.last_error and "503" in row.last_error
@@ -160,7 +151,7 @@ def test_gives_up_after_max_attempts_and_says_why(session_factory) -> None:
     with session_scope(session_factory) as s:
         assert s.get(Message, row.message_id).status == "dead"
         # staff can send it again
-        requeue(s, oid, now=clock.at)
+        requeue(s, oid, now=clock.now())
     sender.script = []
     assert d.run_once().sent == 1
 
@@ -173,13 +164,13 @@ def test_gives_up_after_max_attempts_and_says_why(session_factory) -> None:
         (SendResult(ok=False, error="twilio 21610 (HTTP 400): unsubscribed"), "replied STOP"),  # code alone is enough
     ],
 )
-def test_permanent_errors_are_not_retried(session_factory, result, words) -> None:
-    clock = Clock()
+def test_permanent_errors_are_not_retried(session_factory, fixed_clock, result, words) -> None:
+    clock = fixed_clock
     sender = ScriptedSender([result])
     d = make(session_factory, sender, clock)
     oid = queue(session_factory)
     assert d.run_once().failed == 1
-    clock.advance(3600)
+    clock.advance(seconds=3600)
     assert d.run_once().claimed == 0
     row = get(session_factory, oid)
     assert row.status == "failed" and row.attempts == 1 and words in row.last_error and "not retried" in row.last_error
@@ -210,8 +201,8 @@ def test_a_raising_sender_is_retried(session_factory) -> None:
     assert row.status == "pending" and "adapter bug" in row.last_error
 
 
-def test_a_retry_keeps_the_recipients_later_messages_behind_it(session_factory) -> None:
-    clock = Clock()
+def test_a_retry_keeps_the_recipients_later_messages_behind_it(session_factory, fixed_clock) -> None:
+    clock = fixed_clock
     sender = ScriptedSender([SendResult(ok=False, error="twilio - (HTTP 500): oops")])
     d = make(session_factory, sender, clock, base_delay_s=5.0)
     first = queue(session_factory, "first")
@@ -221,7 +212,7 @@ def test_a_retry_keeps_the_recipients_later_messages_behind_it(session_factory) 
     assert get(session_factory, first).status == "pending"
     assert get(session_factory, second).status == "pending" and get(session_factory, second).attempts == 0
     assert get(session_factory, other).status == "sent"
-    clock.advance(5)
+    clock.advance(seconds=5)
     d.run_once()
     assert [c["body"] for c in sender.calls] == ["first", "other", "first", "second"]
 
@@ -272,14 +263,14 @@ def test_buttons_of_the_transcript_message_are_offered_as_a_reply_line(session_f
     assert sender.calls[0]["body"] == "Was it today?\nReply: Yes / No"
 
 
-def test_rows_stuck_in_sending_are_released_after_the_lease(session_factory) -> None:
-    clock = Clock()
+def test_rows_stuck_in_sending_are_released_after_the_lease(session_factory, fixed_clock) -> None:
+    clock = fixed_clock
     oid = queue(session_factory)
     d = make(session_factory, ScriptedSender(), clock, lease_s=60)
     claimed = d.claim()  # ... and the process dies before sending
     assert [c.id for c in claimed] == [oid] and get(session_factory, oid).status == "sending"
     assert d.run_once().claimed == 0
-    clock.advance(61)
+    clock.advance(seconds=61)
     stats = d.run_once()
     assert stats.released == 1 and stats.sent == 1
 
@@ -287,7 +278,7 @@ def test_rows_stuck_in_sending_are_released_after_the_lease(session_factory) -> 
 # ---------------------------------------------------------------------- concurrency (both databases)
 def test_concurrent_dispatchers_never_send_a_row_twice(db_url) -> None:
     engine = make_engine(db_url)
-    factory = make_session_factory(engine)
+    factory = make_session_factory(engine, test_clock())
     try:
         ids = {queue(factory, f"m{i}", to=f"+1201555{i:04d}") for i in range(40)}
         sender = ScriptedSender()
@@ -322,7 +313,7 @@ def test_async_pass_sends_in_parallel_across_recipients(db_url) -> None:
     import asyncio
 
     engine = make_engine(db_url)
-    factory = make_session_factory(engine)
+    factory = make_session_factory(engine, test_clock())
     try:
         for i in range(10):
             queue(factory, f"m{i}", to=f"+1201555{i:04d}")

@@ -285,12 +285,10 @@ def test_claim_is_exclusive(channel) -> None:
 def test_unfinished_lists_received_and_stale_processing(channel, session_factory) -> None:
     from datetime import timedelta
 
-    from core.db import utcnow
-
     a = channel.store(InboundSms(message_sid="SM1", from_phone="+12015550123", body="one"))
     b = channel.store(InboundSms(message_sid="SM2", from_phone="+12015550124", body="two"))
     channel.claim(b.message_id)
-    now = utcnow()
+    now = channel.clock.now()
     assert [(m, stale) for m, _, stale in channel.unfinished(now=now)] == [(a.message_id, False)]
     later = now + timedelta(seconds=channel.processing_lease_s + 1)
     assert [(m, stale) for m, _, stale in channel.unfinished(now=later)] == [(a.message_id, False), (b.message_id, True)]
