@@ -87,7 +87,9 @@ def create_app(
     engine = make_engine(settings.database_url)
     clock = clock or SystemClock(settings.clinic_timezone)
     session_factory = make_session_factory(engine, clock)
-    assistant = assistant or RasaAssistant(rasa_url=settings.rasa_url, action_url=settings.action_url, timeout_s=settings.rasa_timeout_s)
+    assistant = assistant or RasaAssistant(
+        rasa_url=settings.rasa_url, action_url=settings.action_url, timeout_s=settings.rasa_timeout_s
+    )
     spool = Spool(settings.data_dir / "spool" / "inbound.jsonl")
     conversations = ConversationService(
         session_factory=session_factory,
@@ -118,7 +120,9 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        tasks = [asyncio.create_task(w(container), name=getattr(w, "__name__", "worker")) for w in workers] if start_workers else []
+        tasks = (
+            [asyncio.create_task(w(container), name=getattr(w, "__name__", "worker")) for w in workers] if start_workers else []
+        )
         try:
             yield
         finally:

@@ -284,8 +284,7 @@ class ConversationService:
                     level=triage.level.value,
                     reason=reason_text(triage, rec.day),
                     findings=[
-                        {"code": f.code, "level": f.level.value, "matched": f.matched, "rule": f.rule}
-                        for f in triage.findings
+                        {"code": f.code, "level": f.level.value, "matched": f.matched, "rule": f.rule} for f in triage.findings
                     ],
                     recovery_day=rec.day,
                     message_id=msg.id,
@@ -328,7 +327,14 @@ class ConversationService:
             return
         link = f"{self.public_url}/inbox/escalations/{esc.id}" if self.public_url else f"escalation {esc.id}"
         body = f"{clinic.name} aftercare: {esc.level.upper()} escalation needs a clinician. Open {link}"
-        outbox.enqueue(s, to=clinic.oncall_phone, body=body, purpose="oncall_alert", escalation_id=esc.id, conversation_id=esc.conversation_id)
+        outbox.enqueue(
+            s,
+            to=clinic.oncall_phone,
+            body=body,
+            purpose="oncall_alert",
+            escalation_id=esc.id,
+            conversation_id=esc.conversation_id,
+        )
 
     def _finish(
         self, plan: _Plan, replies: list[Reply], topic: str | None, turn: Any, assistant_failed: bool, asked_date: bool
@@ -385,14 +391,20 @@ class ConversationService:
         outs = list(
             s.execute(
                 select(Message)
-                .where(Message.conversation_id == msg.conversation_id, Message.direction == "out", Message.created_at >= msg.created_at)
+                .where(
+                    Message.conversation_id == msg.conversation_id,
+                    Message.direction == "out",
+                    Message.created_at >= msg.created_at,
+                )
                 .order_by(Message.created_at)
             ).scalars()
         )
         return TurnResult(msg.id, msg.conversation_id, [Reply(m.text, m.buttons or []) for m in outs], msg.topic, None)
 
     # ---------------------------------------------------------- database down
-    def screen_without_database(self, *, channel: str, conversation_id: str | None, text: str, extra: dict[str, Any] | None = None) -> TurnResult:
+    def screen_without_database(
+        self, *, channel: str, conversation_id: str | None, text: str, extra: dict[str, Any] | None = None
+    ) -> TurnResult:
         """The database is unreachable: screen anyway, answer safely, spool the message for replay."""
         from core.triage import Level, patient_reply, reason_text, screen
 
@@ -422,7 +434,9 @@ class ConversationService:
             conv = s.get(Conversation, record.get("conversation_id") or "") if record.get("conversation_id") else None
             channel = record.get("channel") or WEB_CHANNEL
             if conv is None and record.get("session_key"):
-                conv = s.execute(select(Conversation).where(Conversation.session_key == record["session_key"])).scalar_one_or_none()
+                conv = s.execute(
+                    select(Conversation).where(Conversation.session_key == record["session_key"])
+                ).scalar_one_or_none()
             if conv is None and channel == SMS_CHANNEL and record.get("phone"):
                 conv = s.execute(
                     select(Conversation)

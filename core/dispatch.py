@@ -263,7 +263,9 @@ class Dispatcher:
             res = s.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.status == SENDING, OutboxMessage.updated_at < cutoff)
-                .values(status=PENDING, next_attempt_at=now, updated_at=now, last_error="interrupted while sending; sending again")
+                .values(
+                    status=PENDING, next_attempt_at=now, updated_at=now, last_error="interrupted while sending; sending again"
+                )
                 .execution_options(synchronize_session=False)
             )
             if res.rowcount:
@@ -450,7 +452,10 @@ def problems(session: Session, *, limit: int = 100) -> list[OutboxMessage]:
     """Outbound messages that did not reach the recipient, newest first (for the staff inbox)."""
     return list(
         session.execute(
-            select(OutboxMessage).where(OutboxMessage.status.in_(PROBLEM_STATUSES)).order_by(OutboxMessage.updated_at.desc()).limit(limit)
+            select(OutboxMessage)
+            .where(OutboxMessage.status.in_(PROBLEM_STATUSES))
+            .order_by(OutboxMessage.updated_at.desc())
+            .limit(limit)
         ).scalars()
     )
 

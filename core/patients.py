@@ -58,7 +58,9 @@ def create_patient(
     norm = normalize_phone(phone) if phone else None
     if norm and by_phone(session, norm) is not None:
         raise DuplicatePhone("a patient with this phone already exists")
-    patient = Patient(first_name=first_name[:100], last_name=(last_name or "").strip()[:100], phone=norm, chat_token=new_chat_token())
+    patient = Patient(
+        first_name=first_name[:100], last_name=(last_name or "").strip()[:100], phone=norm, chat_token=new_chat_token()
+    )
     session.add(patient)
     try:
         session.flush()
@@ -69,13 +71,17 @@ def create_patient(
     return patient
 
 
-def add_treatment(session: Session, *, patient: Patient, performed_on: date, procedure: str = "microneedling", area: str = "face") -> Treatment:
+def add_treatment(
+    session: Session, *, patient: Patient, performed_on: date, procedure: str = "microneedling", area: str = "face"
+) -> Treatment:
     procedure = (procedure or "microneedling").strip().lower()
     if procedure not in PROCEDURES:
         raise PatientError(f"unsupported procedure {procedure!r}; supported: {', '.join(PROCEDURES)}")
     if not isinstance(performed_on, date):
         raise PatientError("performed_on must be a date (YYYY-MM-DD)")
-    t = Treatment(patient_id=patient.id, procedure=procedure, area=(area or "face").strip().lower()[:64], performed_on=performed_on)
+    t = Treatment(
+        patient_id=patient.id, procedure=procedure, area=(area or "face").strip().lower()[:64], performed_on=performed_on
+    )
     session.add(t)
     session.flush()
     return t

@@ -64,7 +64,9 @@ class Settings:
 
     @property
     def twilio_enabled(self) -> bool:
-        return bool(self.twilio_account_sid and self.twilio_auth_token and (self.twilio_from_number or self.twilio_messaging_service_sid))
+        return bool(
+            self.twilio_account_sid and self.twilio_auth_token and (self.twilio_from_number or self.twilio_messaging_service_sid)
+        )
 
     @property
     def secure_cookies(self) -> bool:

@@ -96,7 +96,9 @@ def help_text(clinic_name: str, clinic_phone: str) -> str:
 
 def stop_text(clinic_name: str, clinic_phone: str) -> str:
     call = f" To reach the clinic, call {clinic_phone}." if clinic_phone else ""
-    return f"You're unsubscribed from {clinic_name} aftercare texts and won't get more messages. Reply START to opt back in.{call}"
+    return (
+        f"You're unsubscribed from {clinic_name} aftercare texts and won't get more messages. Reply START to opt back in.{call}"
+    )
 
 
 def start_text(clinic_name: str) -> str:
@@ -135,7 +137,9 @@ def set_opt_out(session: Session, phone: str, *, opted_out: bool, keyword: str |
     now = now_of(session)
     row = session.get(SmsOptOut, phone)
     if row is None:
-        row = SmsOptOut(phone=phone, opted_out=opted_out, keyword=(keyword or "")[:32] or None, source=source[:24], updated_at=now)
+        row = SmsOptOut(
+            phone=phone, opted_out=opted_out, keyword=(keyword or "")[:32] or None, source=source[:24], updated_at=now
+        )
         session.add(row)
         try:
             with session.begin_nested():
@@ -164,13 +168,46 @@ GSM_EXTENSION = frozenset("^{}\\[~]|€\f")
 # typographic characters an assistant likes to write, mapped to GSM-7 so a message is not
 # sent as UCS-2 (70 characters per segment instead of 160) for one curly quote
 GSM_REPLACEMENTS = {
-    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "\u00b4": "'", "`": "'",
-    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2033": '"', "\u00ab": '"', "\u00bb": '"',
-    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": " - ", "\u2015": " - ", "\u2212": "-",
-    "\u2026": "...", "\u2022": "-", "\u00b7": "-", "\u25cf": "-", "\u25aa": "-",
-    "\u00a0": " ", "\u2002": " ", "\u2003": " ", "\u2009": " ", "\u202f": " ", "\t": " ",
-    "\u200b": "", "\u200c": "", "\u200d": "", "\ufeff": "", "\u00ad": "",
-    "\u2122": "(TM)", "\u00ae": "(R)", "\u00a9": "(C)", "\u00b0": " degrees",
+    "\u2018": "'",
+    "\u2019": "'",
+    "\u201a": "'",
+    "\u201b": "'",
+    "\u2032": "'",
+    "\u00b4": "'",
+    "`": "'",
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u201e": '"',
+    "\u2033": '"',
+    "\u00ab": '"',
+    "\u00bb": '"',
+    "\u2010": "-",
+    "\u2011": "-",
+    "\u2012": "-",
+    "\u2013": "-",
+    "\u2014": " - ",
+    "\u2015": " - ",
+    "\u2212": "-",
+    "\u2026": "...",
+    "\u2022": "-",
+    "\u00b7": "-",
+    "\u25cf": "-",
+    "\u25aa": "-",
+    "\u00a0": " ",
+    "\u2002": " ",
+    "\u2003": " ",
+    "\u2009": " ",
+    "\u202f": " ",
+    "\t": " ",
+    "\u200b": "",
+    "\u200c": "",
+    "\u200d": "",
+    "\ufeff": "",
+    "\u00ad": "",
+    "\u2122": "(TM)",
+    "\u00ae": "(R)",
+    "\u00a9": "(C)",
+    "\u00b0": " degrees",
 }
 
 
@@ -362,9 +399,7 @@ def _latest_conversation(session: Session, phone: str) -> Conversation | None:
 
 
 def _existing(session: Session, sid: str) -> Message | None:
-    return session.execute(
-        select(Message).where(Message.channel == SMS_CHANNEL, Message.external_id == sid)
-    ).scalar_one_or_none()
+    return session.execute(select(Message).where(Message.channel == SMS_CHANNEL, Message.external_id == sid)).scalar_one_or_none()
 
 
 def _serialize_per_phone(session: Session, phone: str) -> None:
@@ -383,7 +418,9 @@ def _serialize_per_phone(session: Session, phone: str) -> None:
 class SmsChannel:
     """Inbound SMS: store once, keywords first, then the conversation service (in the background)."""
 
-    def __init__(self, *, session_factory: sessionmaker, conversations: Any, clock: Any, processing_lease_s: float = 60.0) -> None:
+    def __init__(
+        self, *, session_factory: sessionmaker, conversations: Any, clock: Any, processing_lease_s: float = 60.0
+    ) -> None:
         self.session_factory = session_factory
         self.conversations = conversations  # core.conversations.ConversationService
         self.clock = clock
@@ -423,7 +460,11 @@ class SmsChannel:
                 # poison the whole transaction, whatever receive() does inside
                 with s.begin_nested():
                     msg, created = self.conversations.receive(
-                        s, conversation=conv, text=inbound.body, external_id=inbound.message_sid, media_urls=inbound.media_urls or None
+                        s,
+                        conversation=conv,
+                        text=inbound.body,
+                        external_id=inbound.message_sid,
+                        media_urls=inbound.media_urls or None,
                     )
             except (IntegrityError, InvalidRequestError):  # PendingRollbackError is one
                 msg, created = _existing(s, inbound.message_sid), False
@@ -466,7 +507,9 @@ class SmsChannel:
             opted_out = is_opted_out(s, phone)
         if keyword_of(record.get("text"), opt_out_type=record.get("opt_out_type"), opted_out=opted_out) is None:
             return False
-        self.store(InboundSms(message_sid=sid, from_phone=phone, body=record.get("text") or "", opt_out_type=record.get("opt_out_type")))
+        self.store(
+            InboundSms(message_sid=sid, from_phone=phone, body=record.get("text") or "", opt_out_type=record.get("opt_out_type"))
+        )
         return True
 
     def _keyword(self, s: Session, conv: Conversation, msg: Message, keyword: str, *, advanced: bool) -> int:
@@ -591,7 +634,9 @@ class SmsChannel:
                     conversation_id=conv.id,
                     level=triage.level.value,
                     reason=reason_text(triage, day) + " (patient has opted out of texts: call them)",
-                    findings=[{"code": f.code, "level": f.level.value, "matched": f.matched, "rule": f.rule} for f in triage.findings],
+                    findings=[
+                        {"code": f.code, "level": f.level.value, "matched": f.matched, "rule": f.rule} for f in triage.findings
+                    ],
                     recovery_day=day,
                     message_id=msg.id,
                 )
@@ -634,4 +679,3 @@ class SmsChannel:
             if (now - created).total_seconds() >= self.processing_lease_s:
                 out.append((mid, conv_id, True))
         return out
-

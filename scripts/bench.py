@@ -112,7 +112,9 @@ def make_run_startup(port: int, data_dir: Path) -> float:
         }
     )
     t0 = time.perf_counter()
-    proc = subprocess.Popen(["make", "run"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        ["make", "run"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     try:
         while time.perf_counter() - t0 < 600:
             try:
@@ -166,7 +168,11 @@ def main() -> int:
             for conc in (1, 20):
                 n = args.requests if conc > 1 else max(40, args.requests // 4)
                 results[f"api_c{conc}"] = await run_load(
-                    lambda sid: f"{base}/api/v1/chat/sessions/{sid}/messages", lambda sid, text: {"text": text}, n, conc, new_session
+                    lambda sid: f"{base}/api/v1/chat/sessions/{sid}/messages",
+                    lambda sid, text: {"text": text},
+                    n,
+                    conc,
+                    new_session,
                 )
                 results[f"rasa_rest_c{conc}"] = await run_load(
                     lambda sid: f"{rasa_base}/webhooks/rest/webhook", lambda sid, text: {"sender": sid, "message": text}, n, conc
@@ -177,7 +183,9 @@ def main() -> int:
     finally:
         stack.stop()
     cmd = "make bench  (= .venv/bin/python scripts/bench.py " + " ".join(sys.argv[1:]) + ")"
-    print(f"\nBenchmark on {platform.node()} ({platform.processor() or platform.machine()}), {time.strftime('%Y-%m-%d %H:%M')}; command: {cmd}")
+    print(
+        f"\nBenchmark on {platform.node()} ({platform.processor() or platform.machine()}), {time.strftime('%Y-%m-%d %H:%M')}; command: {cmd}"
+    )
     print(f"`make run` to a ready /healthz (venv and trained model present, fresh database): {results['make_run_s']} s")
     print(f"processes started to a ready /healthz (migrated database): {results['startup_s']} s")
     print(f"{'endpoint':<34}{'conc':>5}{'n':>6}{'p50 ms':>9}{'p95 ms':>9}{'msg/s':>8}{'errors':>8}")

@@ -71,7 +71,9 @@ class SlowAssistant:
         from core.ports import AssistantReply, AssistantTurn
 
         await asyncio.sleep(self.delay_s)
-        return AssistantTurn([AssistantReply("Thanks for your question. Here is the aftercare answer for today.")], intent="faq", confidence=0.9)
+        return AssistantTurn(
+            [AssistantReply("Thanks for your question. Here is the aftercare answer for today.")], intent="faq", confidence=0.9
+        )
 
     async def ready(self) -> bool:
         return True
@@ -89,7 +91,9 @@ def serve(mode: str) -> None:
         assistant = SlowAssistant(2.0)
     else:  # down: the real client, nothing listening
         dead = free_port()
-        assistant = RasaAssistant(rasa_url=f"http://127.0.0.1:{dead}", action_url=f"http://127.0.0.1:{dead}/webhook", timeout_s=2.0)
+        assistant = RasaAssistant(
+            rasa_url=f"http://127.0.0.1:{dead}", action_url=f"http://127.0.0.1:{dead}/webhook", timeout_s=2.0
+        )
     app = create_app(settings, assistant=assistant)
     uvicorn.run(app, host="127.0.0.1", port=settings.port, log_level="warning", ws="none", timeout_graceful_shutdown=5)
 
@@ -117,9 +121,10 @@ def run_load(base_url: str, public_url: str, token: str, senders: int, per_sende
 
     def sender(i: int) -> None:
         phone = f"+1201555{1500 + i:04d}"
-        with httpx.Client(base_url=base_url, timeout=30.0, trust_env=False) as c, httpx.Client(
-            base_url=base_url, timeout=30.0, trust_env=False
-        ) as c2:
+        with (
+            httpx.Client(base_url=base_url, timeout=30.0, trust_env=False) as c,
+            httpx.Client(base_url=base_url, timeout=30.0, trust_env=False) as c2,
+        ):
             for n in range(per_sender):
                 sid = f"SMbench{run_id}{i:03d}{n:04d}" + uuid.uuid4().hex[:8]
                 params = {
@@ -224,13 +229,19 @@ def report(title: str, load: dict, check: dict | None, senders: int, cpu_s: floa
     lat = [x * 1000 for x in load["latencies"]]
     n = len(lat)
     print(f"\n== {title}")
-    print(f"requests: {n} ({len(load['sids'])} distinct MessageSids, {n - len(load['sids'])} duplicate posts), {senders} concurrent senders")
+    print(
+        f"requests: {n} ({len(load['sids'])} distinct MessageSids, {n - len(load['sids'])} duplicate posts), {senders} concurrent senders"
+    )
     print(f"HTTP status: {load['statuses']}")
-    print(f"webhook latency ms: p50 {percentile(lat, 50):.1f}  p95 {percentile(lat, 95):.1f}  p99 {percentile(lat, 99):.1f}  max {max(lat):.1f}")
+    print(
+        f"webhook latency ms: p50 {percentile(lat, 50):.1f}  p95 {percentile(lat, 95):.1f}  p99 {percentile(lat, 99):.1f}  max {max(lat):.1f}"
+    )
     print(f"throughput: {n / load['wall']:.1f} requests/s over {load['wall']:.2f} s")
     ok = load["statuses"].get(200, 0) == n
     if cpu_s is not None:
-        print(f"server CPU: {cpu_s:.1f} s in total, {cpu_s / max(1, len(load['sids'])) * 1000:.0f} ms per message (webhook + turn + send), {os.cpu_count()} CPUs")
+        print(
+            f"server CPU: {cpu_s:.1f} s in total, {cpu_s / max(1, len(load['sids'])) * 1000:.0f} ms per message (webhook + turn + send), {os.cpu_count()} CPUs"
+        )
     if check is not None:
         turn = check["turn_latencies"]
         print(
@@ -238,11 +249,15 @@ def report(title: str, load: dict, check: dict | None, senders: int, cpu_s: floa
             f"outbox rows {check['outbox']} (sent/delivered {check['delivered']}), bot messages {check['bot_messages']}"
         )
         if turn:
-            print(f"time to answer (stored -> answered) s: p50 {percentile(turn, 50):.2f}  p95 {percentile(turn, 95):.2f}  max {max(turn):.2f}")
+            print(
+                f"time to answer (stored -> answered) s: p50 {percentile(turn, 50):.2f}  p95 {percentile(turn, 95):.2f}  max {max(turn):.2f}"
+            )
         lost = len(load["sids"]) - check["answered"]
         twice = check["stored"] - check["distinct"]
         per_inbound_ok = check["outbox"] == check["distinct"] and not check["mismatched_phones"]
-        print(f"lost: {lost}  stored twice: {twice}  one reply per inbound: {'yes' if per_inbound_ok else 'NO ' + str(check['mismatched_phones'][:5])}")
+        print(
+            f"lost: {lost}  stored twice: {twice}  one reply per inbound: {'yes' if per_inbound_ok else 'NO ' + str(check['mismatched_phones'][:5])}"
+        )
         ok = ok and lost == 0 and twice == 0 and per_inbound_ok
     print("RESULT:", "OK" if ok else "FAILED")
     return ok

@@ -94,7 +94,10 @@ PIPELINES: dict[str, tuple[str, str]] = {
         "LogReg: words + char_wb 2-5",
         """  - name: WhitespaceTokenizer
   - name: CountVectorsFeaturizer
-""" + _CHARS_2_5 + _LOGREG + _REGEX_ENTITIES,
+"""
+        + _CHARS_2_5
+        + _LOGREG
+        + _REGEX_ENTITIES,
     ),
     "c": (
         "LogReg: word 1-2 grams + char_wb 2-5",
@@ -102,30 +105,45 @@ PIPELINES: dict[str, tuple[str, str]] = {
     ),
     "e": (
         "LogReg + lexicons: RegexFeaturizer + word 1-2 grams + char_wb 2-5",
-        "  - name: WhitespaceTokenizer\n" + _LEXICONS + _WORDS_1_2 + _CHARS_2_5
-        + _LOGREG + _REGEX_ENTITIES,
+        "  - name: WhitespaceTokenizer\n" + _LEXICONS + _WORDS_1_2 + _CHARS_2_5 + _LOGREG + _REGEX_ENTITIES,
     ),
     "f": (
         "LogReg + lexicons, word 1-3 grams + char_wb 1-5",
-        "  - name: WhitespaceTokenizer\n" + _LEXICONS
+        "  - name: WhitespaceTokenizer\n"
+        + _LEXICONS
         + _WORDS_1_2.replace("max_ngram: 2", "max_ngram: 3")
         + _CHARS_2_5.replace("min_ngram: 2", "min_ngram: 1")
-        + _LOGREG + _REGEX_ENTITIES,
+        + _LOGREG
+        + _REGEX_ENTITIES,
     ),
     "g": (
         "LogReg (liblinear, one-vs-rest) + lexicons, word 1-2 grams + char_wb 2-5",
-        "  - name: WhitespaceTokenizer\n" + _LEXICONS + _WORDS_1_2 + _CHARS_2_5
-        + _LOGREG + "    solver: liblinear\n" + _REGEX_ENTITIES,
+        "  - name: WhitespaceTokenizer\n"
+        + _LEXICONS
+        + _WORDS_1_2
+        + _CHARS_2_5
+        + _LOGREG
+        + "    solver: liblinear\n"
+        + _REGEX_ENTITIES,
     ),
     "h": (
         "LogReg C=10 + lexicons, word 1-2 grams + char_wb 2-5 (raw counts)",
-        "  - name: WhitespaceTokenizer\n" + _LEXICONS + _WORDS_1_2 + _CHARS_2_5
-        + _TUNED.format(weighting="count") + _REGEX_ENTITIES,
+        "  - name: WhitespaceTokenizer\n"
+        + _LEXICONS
+        + _WORDS_1_2
+        + _CHARS_2_5
+        + _TUNED.format(weighting="count")
+        + _REGEX_ENTITIES,
     ),
     "i": (
         "LogReg C=10 + lexicons, word 1-2 grams + char_wb 2-5, TF-IDF weighted, norm floor 0.7",
-        "  - name: WhitespaceTokenizer\n" + _LEXICONS + _WORDS_1_2 + _CHARS_2_5
-        + _TUNED.format(weighting="tfidf") + "    norm_floor: 0.7\n" + _REGEX_ENTITIES,
+        "  - name: WhitespaceTokenizer\n"
+        + _LEXICONS
+        + _WORDS_1_2
+        + _CHARS_2_5
+        + _TUNED.format(weighting="tfidf")
+        + "    norm_floor: 0.7\n"
+        + _REGEX_ENTITIES,
     ),
 }
 
@@ -133,11 +151,36 @@ PIPELINES: dict[str, tuple[str, str]] = {
 # A good fallback setting sends these to nlu_fallback or to a conversation
 # intent rather than to a specific FAQ topic ("noise -> FAQ" in the sweep).
 NOISE = (
-    "asdfgh", "hmm", "???", "idk", "lol", "wait what", "umm", "qwerty uiop",
-    "blah blah", "123", "test", "the thing", "and then", "so yeah", "huh",
-    "ok so about that", "whatever", "...", "what", "it", "no idea honestly",
-    "jkjkjk", "brb", "hmm not sure", "random", "purple monkey dishwasher",
-    "can you", "i was wondering", "is it", "tell me",
+    "asdfgh",
+    "hmm",
+    "???",
+    "idk",
+    "lol",
+    "wait what",
+    "umm",
+    "qwerty uiop",
+    "blah blah",
+    "123",
+    "test",
+    "the thing",
+    "and then",
+    "so yeah",
+    "huh",
+    "ok so about that",
+    "whatever",
+    "...",
+    "what",
+    "it",
+    "no idea honestly",
+    "jkjkjk",
+    "brb",
+    "hmm not sure",
+    "random",
+    "purple monkey dishwasher",
+    "can you",
+    "i was wondering",
+    "is it",
+    "tell me",
 )
 
 CONVERSATION = {"greet", "goodbye", "thanks", "bot_challenge", "out_of_scope"}
@@ -160,14 +203,25 @@ def train(key: str, workdir: Path) -> tuple[Path, float]:
     cfg.write_text(config_text(key), encoding="utf-8")
     out = workdir / f"models_{key}"
     cmd = [
-        rasa_bin(), "train", "nlu",
-        "--config", str(cfg),
-        "--nlu", str(REPO / "data" / "nlu"),
-        "--domain", str(REPO / "bot" / "domain"),
-        "--out", str(out),
-        "--fixed-model-name", key,
+        rasa_bin(),
+        "train",
+        "nlu",
+        "--config",
+        str(cfg),
+        "--nlu",
+        str(REPO / "data" / "nlu"),
+        "--domain",
+        str(REPO / "bot" / "domain"),
+        "--out",
+        str(out),
+        "--fixed-model-name",
+        key,
     ]
-    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    env = {
+        **os.environ,
+        "RASA_TELEMETRY_ENABLED": "false",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+    }
     started = time.perf_counter()
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - started
@@ -179,9 +233,12 @@ def train(key: str, workdir: Path) -> tuple[Path, float]:
 
 def measure_in_subprocess(model: Path, holdout: Path, result_file: Path, second: Path | None = None) -> dict:
     """Load + parse in a fresh interpreter, so load time is not flattered."""
-    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
-    cmd = [sys.executable, __file__, "--_measure", str(model),
-           "--holdout", str(holdout), "--_result", str(result_file)]
+    env = {
+        **os.environ,
+        "RASA_TELEMETRY_ENABLED": "false",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+    }
+    cmd = [sys.executable, __file__, "--_measure", str(model), "--holdout", str(holdout), "--_result", str(result_file)]
     if second is not None:
         cmd += ["--second-set", str(second)]
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
@@ -191,11 +248,7 @@ def measure_in_subprocess(model: Path, holdout: Path, result_file: Path, second:
 
 
 def _ranking(parsed: dict) -> list:
-    return [
-        (r["name"], float(r["confidence"]))
-        for r in parsed.get("intent_ranking", [])
-        if r["name"] != "nlu_fallback"
-    ]
+    return [(r["name"], float(r["confidence"])) for r in parsed.get("intent_ranking", []) if r["name"] != "nlu_fallback"]
 
 
 def _measure(model: str, holdout: Path, result_file: Path, second: Path | None = None) -> None:
@@ -218,28 +271,33 @@ def _measure(model: str, holdout: Path, result_file: Path, second: Path | None =
         t0 = time.perf_counter()
         parsed = loop.run_until_complete(agent.parse_message(item["text"]))
         latencies.append((time.perf_counter() - t0) * 1000)
-        parses.append({
-            "ranking": _ranking(parsed),
-            "entities": [{"entity": e.get("entity"), "value": e.get("value")}
-                         for e in parsed.get("entities", [])],
-        })
-    noise = [{"ranking": _ranking(loop.run_until_complete(agent.parse_message(t)))}
-             for t in NOISE]
+        parses.append(
+            {
+                "ranking": _ranking(parsed),
+                "entities": [{"entity": e.get("entity"), "value": e.get("value")} for e in parsed.get("entities", [])],
+            }
+        )
+    noise = [{"ranking": _ranking(loop.run_until_complete(agent.parse_message(t)))} for t in NOISE]
     second_parses = [
         {"ranking": _ranking(loop.run_until_complete(agent.parse_message(item["text"])))}
         for item in (eval_topics.load_items(second) if second is not None else [])
     ]
     ordered = sorted(latencies)
-    result_file.write_text(json.dumps({
-        "load_seconds": load_seconds,
-        "latency_ms": {
-            "p50": statistics.median(ordered),
-            "p95": ordered[int(round(0.95 * (len(ordered) - 1)))],
-        },
-        "parses": parses,
-        "noise": noise,
-        "second_parses": second_parses,
-    }), encoding="utf-8")
+    result_file.write_text(
+        json.dumps(
+            {
+                "load_seconds": load_seconds,
+                "latency_ms": {
+                    "p50": statistics.median(ordered),
+                    "p95": ordered[int(round(0.95 * (len(ordered) - 1)))],
+                },
+                "parses": parses,
+                "noise": noise,
+                "second_parses": second_parses,
+            }
+        ),
+        encoding="utf-8",
+    )
 
 
 def replay_fallback(parses: list, topic_ids: set, threshold: float, ambiguity: float) -> list:
@@ -261,11 +319,15 @@ def replay_fallback(parses: list, topic_ids: set, threshold: float, ambiguity: f
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--only", default="a,b,c,e,f,g", help="comma list of pipeline keys: "
-                    + "; ".join(f"{k}={v[0]}" for k, v in PIPELINES.items()))
+    ap.add_argument(
+        "--only",
+        default="a,b,c,e,f,g",
+        help="comma list of pipeline keys: " + "; ".join(f"{k}={v[0]}" for k, v in PIPELINES.items()),
+    )
     ap.add_argument("--holdout", type=Path, default=eval_topics.DEFAULT_HOLDOUT)
-    ap.add_argument("--second-set", type=Path, default=None,
-                    help="a second labelled set scored too (e.g. tests/data/nlu_blind.yml)")
+    ap.add_argument(
+        "--second-set", type=Path, default=None, help="a second labelled set scored too (e.g. tests/data/nlu_blind.yml)"
+    )
     ap.add_argument("--topics", type=Path, default=None)
     ap.add_argument("--workdir", type=Path, default=None)
     ap.add_argument("--out", type=Path, default=None, help="markdown report path")
@@ -308,19 +370,26 @@ def main(argv=None) -> int:
                 p = replay_fallback(measured["parses"], set(topic_ids), thr, amb)
                 r = eval_topics.evaluate(items, None, topic_ids, predictions=p)
                 n = replay_fallback(measured["noise"], faq_ids, thr, amb)
-                sweep[(thr, amb)] = (r["accuracy"], sum(x is None for x in p),
-                                     sum(x is not None for x in n))
+                sweep[(thr, amb)] = (r["accuracy"], sum(x is None for x in p), sum(x is not None for x in n))
         sweeps[key] = sweep
-        raw[key] = {"name": PIPELINES[key][0], "train_seconds": train_seconds,
-                    "load_seconds": measured["load_seconds"],
-                    "latency_ms": measured["latency_ms"], "accuracy": res["accuracy"],
-                    "macro_f1": res["macro_f1"], "worst_topic": res["worst_topic"],
-                    "worst_topic_recall": res["worst_topic_recall"],
-                    "sweep": {f"{t}/{a}": v for (t, a), v in sweep.items()},
-                    "errors": res["errors"]}
+        raw[key] = {
+            "name": PIPELINES[key][0],
+            "train_seconds": train_seconds,
+            "load_seconds": measured["load_seconds"],
+            "latency_ms": measured["latency_ms"],
+            "accuracy": res["accuracy"],
+            "macro_f1": res["macro_f1"],
+            "worst_topic": res["worst_topic"],
+            "worst_topic_recall": res["worst_topic_recall"],
+            "sweep": {f"{t}/{a}": v for (t, a), v in sweep.items()},
+            "errors": res["errors"],
+        }
         rows.append((key, PIPELINES[key][0], res, train_seconds, measured))
-        print(f"[{key}] accuracy {res['accuracy']:.4f} macro-F1 {res['macro_f1']:.4f} "
-              f"worst {res['worst_topic']} {res['worst_topic_recall']:.2f}", flush=True)
+        print(
+            f"[{key}] accuracy {res['accuracy']:.4f} macro-F1 {res['macro_f1']:.4f} "
+            f"worst {res['worst_topic']} {res['worst_topic_recall']:.2f}",
+            flush=True,
+        )
 
     try:
         shown = args.holdout.resolve().relative_to(REPO)
@@ -341,20 +410,29 @@ def main(argv=None) -> int:
             f"{res['worst_topic']} ({res['worst_topic_recall']:.3f}) | {train_seconds:.0f} | "
             f"{measured['load_seconds']:.1f} | {measured['latency_ms']['p50']:.1f} | "
             f"{measured['latency_ms']['p95']:.1f} |"
-            + (f" {measured['second']['accuracy']:.3f} ({measured['second']['worst_topic']} "
-               f"{measured['second']['worst_topic_recall']:.3f}) |" if "second" in measured else "")
+            + (
+                f" {measured['second']['accuracy']:.3f} ({measured['second']['worst_topic']} "
+                f"{measured['second']['worst_topic_recall']:.3f}) |"
+                if "second" in measured
+                else ""
+            )
         )
-    lines += ["", "Fallback sweep by `threshold` / `ambiguity_threshold`: held-out accuracy "
-              "(held-out messages left without a topic) / noise messages answered with a "
-              f"specific FAQ topic (of {len(NOISE)}; lower is better).", ""]
+    lines += [
+        "",
+        "Fallback sweep by `threshold` / `ambiguity_threshold`: held-out accuracy "
+        "(held-out messages left without a topic) / noise messages answered with a "
+        f"specific FAQ topic (of {len(NOISE)}; lower is better).",
+        "",
+    ]
     for key in keys:
         lines.append(f"({key}) {PIPELINES[key][0]}")
         lines.append("")
         lines.append("| threshold | " + " | ".join(f"ambiguity {a}" for a in AMBIGUITIES) + " |")
         lines.append("| --- |" + " --- |" * len(AMBIGUITIES))
         for thr in THRESHOLDS:
-            cells = [f"{sweeps[key][(thr, a)][0]:.3f} ({sweeps[key][(thr, a)][1]}) / "
-                     f"{sweeps[key][(thr, a)][2]}" for a in AMBIGUITIES]
+            cells = [
+                f"{sweeps[key][(thr, a)][0]:.3f} ({sweeps[key][(thr, a)][1]}) / {sweeps[key][(thr, a)][2]}" for a in AMBIGUITIES
+            ]
             lines.append(f"| {thr} | " + " | ".join(cells) + " |")
         lines.append("")
     report = "\n".join(lines)

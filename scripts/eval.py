@@ -54,7 +54,13 @@ async def _triage_via_api(base: str, token: str, items: list[dict], concurrency:
                         json={
                             "first_name": "Eval",
                             "phone": phone,
-                            "treatments": [{"procedure": "microneedling", "area": "face", "performed_on": (today - timedelta(days=int(item["day"]))).isoformat()}],
+                            "treatments": [
+                                {
+                                    "procedure": "microneedling",
+                                    "area": "face",
+                                    "performed_on": (today - timedelta(days=int(item["day"]))).isoformat(),
+                                }
+                            ],
                         },
                         headers={"Authorization": f"Bearer {token}"},
                     )
@@ -123,8 +129,20 @@ def main() -> int:
 
             for name, (accuracy_floor, topic_floor) in TOPIC_FLOORS.items():
                 print(f"\n== topics: tests/data/{name}")
-                rc = topics_main(["--via", "api", "--url", base, "--holdout", str(ROOT / "tests" / "data" / name),
-                                  "--min-accuracy", str(accuracy_floor), "--min-topic", str(topic_floor)])
+                rc = topics_main(
+                    [
+                        "--via",
+                        "api",
+                        "--url",
+                        base,
+                        "--holdout",
+                        str(ROOT / "tests" / "data" / name),
+                        "--min-accuracy",
+                        str(accuracy_floor),
+                        "--min-topic",
+                        str(topic_floor),
+                    ]
+                )
                 ok = ok and rc == 0
         if args.only in (None, "triage"):
             for name in ("triage_set.yml", "triage_holdout.yml"):

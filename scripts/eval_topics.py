@@ -71,11 +71,7 @@ def load_topic_ids(path: Path | None = None) -> list[str]:
                 if isinstance(group, dict):
                     ids.extend(group.keys())
             return ids
-    raise FileNotFoundError(
-        "topics.yml not found; pass --topics (tried: "
-        + ", ".join(str(c) for c in candidates)
-        + ")"
-    )
+    raise FileNotFoundError("topics.yml not found; pass --topics (tried: " + ", ".join(str(c) for c in candidates) + ")")
 
 
 def load_items(path: Path = DEFAULT_HOLDOUT) -> list[dict]:
@@ -218,9 +214,7 @@ def evaluate(
 def format_report(result: dict, worst_n: int = 6) -> str:
     lines = [f"{'topic':<24} {'prec':>6} {'recall':>6} {'f1':>6} {'n':>4}"]
     for topic, m in sorted(result["per_topic"].items()):
-        lines.append(
-            f"{topic:<24} {m['precision']:6.3f} {m['recall']:6.3f} {m['f1']:6.3f} {m['support']:4d}"
-        )
+        lines.append(f"{topic:<24} {m['precision']:6.3f} {m['recall']:6.3f} {m['f1']:6.3f} {m['support']:4d}")
     lines.append("")
     lines.append(
         f"accuracy {result['accuracy']:.4f}  macro-F1 {result['macro_f1']:.4f}  "
@@ -285,17 +279,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.min_accuracy is not None and result["accuracy"] < args.min_accuracy:
         failed.append(f"accuracy {result['accuracy']:.4f} < {args.min_accuracy}")
     if args.min_topic is not None:
-        low = {
-            k: v["recall"]
-            for k, v in result["per_topic"].items()
-            if v["support"] and v["recall"] < args.min_topic
-        }
+        low = {k: v["recall"] for k, v in result["per_topic"].items() if v["support"] and v["recall"] < args.min_topic}
         if low:
-            failed.append(
-                "topics below {}: {}".format(
-                    args.min_topic, ", ".join(f"{k} {v:.3f}" for k, v in sorted(low.items()))
-                )
-            )
+            failed.append("topics below {}: {}".format(args.min_topic, ", ".join(f"{k} {v:.3f}" for k, v in sorted(low.items()))))
     if failed:
         print("FAIL: " + "; ".join(failed))
         return 1

@@ -53,8 +53,13 @@ def evaluate(path: str | Path) -> dict[str, Any]:
         expect = Level(item["expect"])
         result = screen(item["text"], item.get("day"))
         got = result.level
-        row = {"text": item["text"], "day": item.get("day"), "expect": expect.value, "got": got.value,
-               "findings": [f"{f.code}:{f.matched}" for f in result.findings]}
+        row = {
+            "text": item["text"],
+            "day": item.get("day"),
+            "expect": expect.value,
+            "got": got.value,
+            "findings": [f"{f.code}:{f.matched}" for f in result.findings],
+        }
         if expect.rank >= Level.URGENT.rank:
             n_red += 1
             if got.rank < expect.rank and got.rank < Level.URGENT.rank:
@@ -105,12 +110,16 @@ def report(fig: dict[str, Any], verbose: bool = False) -> str:
     lines += [_row(r) for r in fig["missed_red_flags"]]
     lines.append(f"  emergencies under-called: {len(fig['under_called_emergencies'])}")
     lines += [_row(r) for r in fig["under_called_emergencies"]]
-    lines.append(f"  false alarms on expected-none: {len(fig['false_alarms'])}/{fig['none']} "
-                 f"= {100 * fig['false_alarm_rate']:.1f}% (target <= {100 * MAX_FALSE_ALARM_RATE:.0f}%)")
+    lines.append(
+        f"  false alarms on expected-none: {len(fig['false_alarms'])}/{fig['none']} "
+        f"= {100 * fig['false_alarm_rate']:.1f}% (target <= {100 * MAX_FALSE_ALARM_RATE:.0f}%)"
+    )
     if verbose or fig["false_alarm_rate"] > MAX_FALSE_ALARM_RATE:
         lines += [_row(r) for r in fig["false_alarms"]]
-    lines.append(f"  routine accuracy: {fig['routine'] - len(fig['routine_wrong'])}/{fig['routine']} "
-                 f"= {100 * fig['routine_accuracy']:.1f}%")
+    lines.append(
+        f"  routine accuracy: {fig['routine'] - len(fig['routine_wrong'])}/{fig['routine']} "
+        f"= {100 * fig['routine_accuracy']:.1f}%"
+    )
     if verbose:
         lines += [_row(r) for r in fig["routine_wrong"]]
     lines.append(f"  targets: {'PASS' if fig['passed'] else 'FAIL'}")
@@ -119,8 +128,13 @@ def report(fig: dict[str, Any], verbose: bool = False) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--set", dest="sets", action="append", metavar="PATH",
-                    help="labelled YAML set (repeatable); default: tests/data/triage_set.yml and triage_holdout.yml")
+    ap.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        metavar="PATH",
+        help="labelled YAML set (repeatable); default: tests/data/triage_set.yml and triage_holdout.yml",
+    )
     ap.add_argument("-v", "--verbose", action="store_true", help="also list false alarms and routine misses")
     args = ap.parse_args(argv)
     ok = True

@@ -91,17 +91,39 @@ class Stack:
             Proc(
                 "rasa",
                 [
-                    rasa_bin, "run", "--model", str(model), "--endpoints", str(endpoints),
-                    "--credentials", str(ROOT / "bot" / "credentials.yml"), "--port", str(rasa_port),
-                    "--interface", "127.0.0.1", "--response-timeout", "10",
+                    rasa_bin,
+                    "run",
+                    "--model",
+                    str(model),
+                    "--endpoints",
+                    str(endpoints),
+                    "--credentials",
+                    str(ROOT / "bot" / "credentials.yml"),
+                    "--port",
+                    str(rasa_port),
+                    "--interface",
+                    "127.0.0.1",
+                    "--response-timeout",
+                    "10",
                 ],
             ),
             Proc(
                 "api",
                 [
-                    py, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", settings.host,
-                    "--port", str(self.port), "--no-server-header", "--timeout-graceful-shutdown", "5",
-                    "--ws", "none",  # no websockets endpoint; Rasa's websockets pin is too old for uvicorn's
+                    py,
+                    "-m",
+                    "uvicorn",
+                    "api.app:create_app",
+                    "--factory",
+                    "--host",
+                    settings.host,
+                    "--port",
+                    str(self.port),
+                    "--no-server-header",
+                    "--timeout-graceful-shutdown",
+                    "5",
+                    "--ws",
+                    "none",  # no websockets endpoint; Rasa's websockets pin is too old for uvicorn's
                 ],
             ),
         ]
@@ -113,8 +135,14 @@ class Stack:
 
     def _spawn(self, p: Proc) -> None:
         p.popen = subprocess.Popen(
-            p.cmd, cwd=ROOT, env=self._env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, bufsize=1, start_new_session=True,
+            p.cmd,
+            cwd=ROOT,
+            env=self._env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+            start_new_session=True,
         )
         threading.Thread(target=self._pump, args=(p, p.popen), daemon=True).start()
 

@@ -121,8 +121,12 @@ def main(argv: list[str] | None = None) -> int:
             scores.append(f"{name} {np.mean([p == i['topic'] for p, i in zip(predicted, items)]):.3f}")
         proba = clf.predict_proba(features.transform(list(NOISE)))
         noisy = [t for t, p in zip(NOISE, proba) if p.max() >= 0.25 and clf.classes_[p.argmax()] not in NOT_FAQ]
-        print(f"{setting:14s} cv{args.folds} {hits / len(texts):.3f}  " + "  ".join(scores)
-              + f"  noise->FAQ {len(noisy)} {noisy}  ({time.perf_counter() - started:.0f}s)", flush=True)
+        print(
+            f"{setting:14s} cv{args.folds} {hits / len(texts):.3f}  "
+            + "  ".join(scores)
+            + f"  noise->FAQ {len(noisy)} {noisy}  ({time.perf_counter() - started:.0f}s)",
+            flush=True,
+        )
     return 0
 
 

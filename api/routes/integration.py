@@ -79,7 +79,14 @@ def create_patient(body: PatientIn, session: SessionDep, container: ContainerDep
         raise HTTPException(status_code=409, detail=str(exc)) from exc
     except patient_service.PatientError as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from exc
-    audit(session, actor_id=None, actor_label="integration-api", action="patient.create", object_type="patient", object_id=patient.id)
+    audit(
+        session,
+        actor_id=None,
+        actor_label="integration-api",
+        action="patient.create",
+        object_type="patient",
+        object_id=patient.id,
+    )
     return PatientCreated(
         id=patient.id,
         chat_token=patient.chat_token,
@@ -96,8 +103,21 @@ def add_treatment(patient_id: str, body: TreatmentIn, session: SessionDep) -> di
         t = patient_service.add_treatment(session, patient=patient, **body.dict())
     except patient_service.PatientError as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from exc
-    audit(session, actor_id=None, actor_label="integration-api", action="treatment.create", object_type="patient", object_id=patient.id)
-    return {"id": t.id, "patient_id": patient.id, "procedure": t.procedure, "area": t.area, "performed_on": t.performed_on.isoformat()}
+    audit(
+        session,
+        actor_id=None,
+        actor_label="integration-api",
+        action="treatment.create",
+        object_type="patient",
+        object_id=patient.id,
+    )
+    return {
+        "id": t.id,
+        "patient_id": patient.id,
+        "procedure": t.procedure,
+        "area": t.area,
+        "performed_on": t.performed_on.isoformat(),
+    }
 
 
 @router.get("/escalations", response_model=list[EscalationOut])
@@ -107,7 +127,9 @@ def list_escalations(
     level: str | None = Query(None, regex="^(emergency|urgent|routine)$"),
 ) -> list[EscalationOut]:
     rows = esc_service.list_escalations(session, status=status, level=level)
-    audit(session, actor_id=None, actor_label="integration-api", action="escalation.list", object_type="escalation", object_id="*")
+    audit(
+        session, actor_id=None, actor_label="integration-api", action="escalation.list", object_type="escalation", object_id="*"
+    )
     return [
         EscalationOut(
             id=e.id,

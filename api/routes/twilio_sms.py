@@ -226,7 +226,12 @@ async def delivery_status(request: Request, container: ContainerDep) -> Response
 
     def work() -> bool:
         with session_scope(container.session_factory) as s:
-            return record_delivery(s, provider_sid=sid, status=status, error_code=error_code, error_message=params.first("ErrorMessage")) is not None
+            return (
+                record_delivery(
+                    s, provider_sid=sid, status=status, error_code=error_code, error_message=params.first("ErrorMessage")
+                )
+                is not None
+            )
 
     try:
         found = await asyncio.to_thread(work)
@@ -340,7 +345,9 @@ def simulator_phones(container: ContainerDep) -> dict:
         }
 
 
-def twilio_params(container: Container, *, phone: str, text: str, media_urls: list[str], message_sid: str | None = None) -> dict[str, str]:
+def twilio_params(
+    container: Container, *, phone: str, text: str, media_urls: list[str], message_sid: str | None = None
+) -> dict[str, str]:
     """The form Twilio posts for an inbound SMS."""
     settings = container.settings
     sid = message_sid or "SM" + uuid.uuid4().hex
@@ -415,7 +422,8 @@ def simulator_messages(container: ContainerDep, phone: str = Query(..., max_leng
         inbound = s.execute(select(Message).where(Message.conversation_id.in_(conv_ids), Message.direction == "in")).scalars()
         outbound = s.execute(select(OutboxMessage).where(OutboxMessage.to == phone)).scalars()
         items: list[dict[str, Any]] = [
-            {"direction": "in", "text": m.text, "status": m.status, "at": m.created_at.isoformat(), "media": m.media_urls or []} for m in inbound
+            {"direction": "in", "text": m.text, "status": m.status, "at": m.created_at.isoformat(), "media": m.media_urls or []}
+            for m in inbound
         ]
         items += [
             {

@@ -74,7 +74,9 @@ async def post_message(session_id: str, body: MessageIn, container: ContainerDep
         message_id = await asyncio.to_thread(store)
     except OperationalError:
         log.error("database unavailable; screening without it and spooling the message")
-        result = service.screen_without_database(channel=WEB_CHANNEL, conversation_id=None, text=text, extra={"session_key": session_id})
+        result = service.screen_without_database(
+            channel=WEB_CHANNEL, conversation_id=None, text=text, extra={"session_key": session_id}
+        )
         return {"replies": [r.as_dict() for r in result.replies], "topic": result.topic, "escalation": result.escalation}
     result = await service.process(message_id)
     return {

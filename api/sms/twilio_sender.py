@@ -108,5 +108,7 @@ def make_sender(settings: Settings):
             api_base=settings.twilio_api_base,
         )
     if not settings.is_development:
-        log.warning("Twilio is not configured (TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN/TWILIO_FROM_NUMBER): SMS go to the local outbox only")
+        log.warning(
+            "Twilio is not configured (TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN/TWILIO_FROM_NUMBER): SMS go to the local outbox only"
+        )
     return LocalOutboxSender()

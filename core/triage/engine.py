@@ -20,22 +20,113 @@ from .text import SENTENCE_BREAK, Doc, normalise
 # ---------------------------------------------------------------- structure
 
 # words that end a clause (for co-occurrence and for negation scope)
-_CONTRAST = frozenset({"but", "however", "though", "although", "yet", "whereas", "except", "btw", "also", "plus",
-                       "apart", "besides", "otherwise"})
+_CONTRAST = frozenset(
+    {"but", "however", "though", "although", "yet", "whereas", "except", "btw", "also", "plus", "apart", "besides", "otherwise"}
+)
 _CLAUSE_PUNCT = frozenset({"-", "(", ")", ":"})
 # extra words that end a negation's reach ("no pus, just redness"; "no fever and there's...")
 _NEG_STOP = frozenset({"just", "only", "still", "now", "then", "though", "instead", "rather", "except"})
-_SUBJECT_START = frozenset({"there", "there's", "it", "it's", "its", "i", "i'm", "i've", "my", "now", "the", "she",
-                            "he", "they", "this", "that", "also", "then", "still", "got", "have", "has", "feels",
-                            "looks", "is", "am", "are", "she's", "he's", "theres", "we", "our", "her", "his"})
-_NEGATORS = frozenset({"no", "not", "none", "without", "nothing", "zero", "nor", "neither", "isn't", "aren't",
-                       "wasn't", "weren't", "don't", "doesn't", "didn't", "haven't", "hasn't", "hadn't", "stopped",
-                       "never"})
+_SUBJECT_START = frozenset(
+    {
+        "there",
+        "there's",
+        "it",
+        "it's",
+        "its",
+        "i",
+        "i'm",
+        "i've",
+        "my",
+        "now",
+        "the",
+        "she",
+        "he",
+        "they",
+        "this",
+        "that",
+        "also",
+        "then",
+        "still",
+        "got",
+        "have",
+        "has",
+        "feels",
+        "looks",
+        "is",
+        "am",
+        "are",
+        "she's",
+        "he's",
+        "theres",
+        "we",
+        "our",
+        "her",
+        "his",
+    }
+)
+_NEGATORS = frozenset(
+    {
+        "no",
+        "not",
+        "none",
+        "without",
+        "nothing",
+        "zero",
+        "nor",
+        "neither",
+        "isn't",
+        "aren't",
+        "wasn't",
+        "weren't",
+        "don't",
+        "doesn't",
+        "didn't",
+        "haven't",
+        "hasn't",
+        "hadn't",
+        "stopped",
+        "never",
+    }
+)
 # a negator followed by one of these is a hedge, not a negation ("not sure", "don't think", "no idea")
-_HEDGE_AFTER = frozenset({"sure", "certain", "positive", "confident", "100", "clear", "just", "only", "know",
-                          "think", "idea", "clue", "doubt", "matter", "understand", "remember", "care", "normal",
-                          "right", "like", "worried", "convinced", "entirely", "totally", "completely", "even",
-                          "quite", "really", "much", "that", "tell", "joking", "kidding", "usual"})
+_HEDGE_AFTER = frozenset(
+    {
+        "sure",
+        "certain",
+        "positive",
+        "confident",
+        "100",
+        "clear",
+        "just",
+        "only",
+        "know",
+        "think",
+        "idea",
+        "clue",
+        "doubt",
+        "matter",
+        "understand",
+        "remember",
+        "care",
+        "normal",
+        "right",
+        "like",
+        "worried",
+        "convinced",
+        "entirely",
+        "totally",
+        "completely",
+        "even",
+        "quite",
+        "really",
+        "much",
+        "that",
+        "tell",
+        "joking",
+        "kidding",
+        "usual",
+    }
+)
 _SEE_VERBS = frozenset({"see", "find", "spot", "notice", "feel", "smell"})
 _ANY = frozenset({"any", "anything", "no", "much"})
 _RESOLVED = re.compile(
@@ -47,31 +138,75 @@ _RESOLVED = re.compile(
 )
 _LIST_CONT = frozenset({"or", "nor"})
 # "it stopped", "it's gone" in the next clause also resolve a mention ("some bleeding, but it stopped")
-_RESOLVED_NEXT = re.compile(r"^(?:[a-z0-9']+ ){0,3}(?:but|and|though|although) (?:it|it's|its|that|this|they|which|now|the \w+)"
-                            r"(?: (?:has|have|had|is|was|now|finally|already|all))* (?:stopped|gone|cleared|went away|"
-                            r"healed|resolved|disappeared|settled)\b")
+_RESOLVED_NEXT = re.compile(
+    r"^(?:[a-z0-9']+ ){0,3}(?:but|and|though|although) (?:it|it's|its|that|this|they|which|now|the \w+)"
+    r"(?: (?:has|have|had|is|was|now|finally|already|all))* (?:stopped|gone|cleared|went away|"
+    r"healed|resolved|disappeared|settled)\b"
+)
 # hope / tag questions turn a negation back into a worry ("I hope it's not infected", "not pus right?")
-_HEDGE_SENTENCE = re.compile(r"\b(?:hope|hoping|hopefully|surely|i wonder|wondering|pray|praying)\b|\bright \?|"
-                             r"\bis it \?|\bisn't it\b|\bam i right\b")
+_HEDGE_SENTENCE = re.compile(
+    r"\b(?:hope|hoping|hopefully|surely|i wonder|wondering|pray|praying)\b|\bright \?|"
+    r"\bis it \?|\bisn't it\b|\bam i right\b"
+)
 
-EMERGENCY_ATOMS = frozenset({"BREATHING", "THROAT", "ANAPHYLAXIS", "FAINT", "CHEST_PAIN", "CHEST_TIGHT",
-                             "SELF_HARM", "SWELL_FAST"})
+EMERGENCY_ATOMS = frozenset(
+    {"BREATHING", "THROAT", "ANAPHYLAXIS", "FAINT", "CHEST_PAIN", "CHEST_TIGHT", "SELF_HARM", "SWELL_FAST"}
+)
 # atoms that mean "expected healing" when they fall in the right window
-EXPECTED_ATOMS = frozenset({"REDNESS", "SWELLING", "WARM", "HOT", "SUNBURN", "BURN", "TIGHT", "SENSITIVE",
-                            "FLAKING", "ITCH", "BREAKOUT", "PAIN", "NUMB"})
+EXPECTED_ATOMS = frozenset(
+    {"REDNESS", "SWELLING", "WARM", "HOT", "SUNBURN", "BURN", "TIGHT", "SENSITIVE", "FLAKING", "ITCH", "BREAKOUT", "PAIN", "NUMB"}
+)
 # existing skin concerns people ask the treatment to fix (results FAQ) rather than report as new
 CONCERN_ATOMS = frozenset({"PIGMENT", "TEXTURE", "BREAKOUT"})
 # structural atoms: they qualify others and never make a message a symptom report on their own
-STRUCTURAL = frozenset({"ALARM", "CHANGE_CUE", "IMPROVING", "SENSATION", "TOOL", "FAST", "LIPS", "FACE_AREA", "MILD",
-                        "BODY", "SKIN_CONTEXT", "PRODUCT", "TEMP_WORD", "SEVERE", "BLEED_MINOR", "PIGMENT_FAQ_NOUN",
-                        "TEXTURE_FAQ_NOUN", "EXTREME_PAIN", "AGONY"})
+STRUCTURAL = frozenset(
+    {
+        "ALARM",
+        "CHANGE_CUE",
+        "IMPROVING",
+        "SENSATION",
+        "TOOL",
+        "FAST",
+        "LIPS",
+        "FACE_AREA",
+        "MILD",
+        "BODY",
+        "SKIN_CONTEXT",
+        "PRODUCT",
+        "TEMP_WORD",
+        "SEVERE",
+        "BLEED_MINOR",
+        "PIGMENT_FAQ_NOUN",
+        "TEXTURE_FAQ_NOUN",
+        "EXTREME_PAIN",
+        "AGONY",
+    }
+)
 # a statement of self-harm always escalates, whatever negation surrounds it
 NEVER_NEGATED = frozenset({"SELF_HARM"})
 
 _SAMPLE_DAYS = (0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 14, 21, 30, 60)
-_NUM_WORDS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-              "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "a": 1, "an": 1,
-              "couple": 2, "few": 3}
+_NUM_WORDS = {
+    "zero": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "a": 1,
+    "an": 1,
+    "couple": 2,
+    "few": 3,
+}
 
 
 @dataclass
@@ -141,10 +276,9 @@ class _Ctx:
             if w == "and" and j + 1 < len(words) and words[j + 1] in _SUBJECT_START:
                 break
             if w == ",":
-                tail = words[j + 1:min(len(words), men.last + 5)]
+                tail = words[j + 1 : min(len(words), men.last + 5)]
                 cont = [i for i, t in enumerate(tail) if t in _LIST_CONT]
-                if not cont or any(tail[i + 1:i + 2] in (["something"], ["anything"], ["whatever"], ["so"])
-                                   for i in cont):
+                if not cont or any(tail[i + 1 : i + 2] in (["something"], ["anything"], ["whatever"], ["so"]) for i in cont):
                     break
             elif self._is_negator(j):
                 return not self._hedged_sentence(men.sent)
@@ -157,13 +291,13 @@ class _Ctx:
             j -= 1
         # resolution after the mention: "the swelling is gone", "breathing is fine"
         after = []
-        for w in words[men.last + 1:men.last + 6]:
+        for w in words[men.last + 1 : men.last + 6]:
             if w in SENTENCE_BREAK or w in _CONTRAST or w == ",":
                 break
             after.append(w)
         if after and _RESOLVED.match(" ".join(after)):
             return not self._hedged_sentence(men.sent)
-        nxt = [w for w in words[men.last + 1:men.last + 9] if w != ","]
+        nxt = [w for w in words[men.last + 1 : men.last + 9] if w != ","]
         cut = next((i for i, w in enumerate(nxt) if w in SENTENCE_BREAK), len(nxt))
         return bool(_RESOLVED_NEXT.match(" ".join(nxt[:cut])))
 
@@ -203,8 +337,7 @@ class _Ctx:
         self.concern_faq: list[bool] = []
         for s in range(self.n_sent):
             st = self._sentence_text(s)
-            report = any(not re.search(r"\b(?:if|when|what if|in case)\s*$", st[:m.start()])
-                         for m in fr["REPORT"].finditer(st))
+            report = any(not re.search(r"\b(?:if|when|what if|in case)\s*$", st[: m.start()]) for m in fr["REPORT"].finditer(st))
             generic = bool(fr["GENERIC"].search(st))
             cand = bool(fr["CANDIDACY"].search(st))
             new = bool(fr["REPORT_NEW"].search(st))
@@ -215,8 +348,7 @@ class _Ctx:
             self.pain_faq.append(bool(fr["PAIN_FAQ"].search(st)) and not report)
             # questions about existing concerns ("will it fade my dark spots", "i have melasma, will it make it worse")
             self.concern_faq.append((bool(fr["TREATMENT_TARGET"].search(st)) or generic or cand) and not new)
-        faq_nouns = [(m.first, m.last) for m in self.mentions
-                     if m.atom in ("PIGMENT_FAQ_NOUN", "TEXTURE_FAQ_NOUN")]
+        faq_nouns = [(m.first, m.last) for m in self.mentions if m.atom in ("PIGMENT_FAQ_NOUN", "TEXTURE_FAQ_NOUN")]
         for m in self.mentions:
             if (m.atom in STRUCTURAL and m.atom != "ALARM") or m.atom in ("SELF_HARM", "ER_VISIT"):
                 continue
@@ -229,8 +361,7 @@ class _Ctx:
                 m.suppressed = True
             elif (m.atom in EXPECTED_ATOMS or m.atom == "UNPLACED") and (self.expect_q[s] or self.candidacy_raw[s]):
                 m.suppressed = True
-            elif m.atom in CONCERN_ATOMS and (
-                    self.concern_faq[s] or any(a <= m.first and m.last <= b for a, b in faq_nouns)):
+            elif m.atom in CONCERN_ATOMS and (self.concern_faq[s] or any(a <= m.first and m.last <= b for a, b in faq_nouns)):
                 m.suppressed = True
 
     # -- queries
@@ -261,8 +392,31 @@ class _Ctx:
 _NUM = re.compile(r"^\d+(?:\.\d+)?$")
 
 
-_MONEY = frozenset({"cost", "costs", "price", "prices", "pay", "paid", "dollars", "usd", "bucks", "charge", "fee", "fees",
-                    "package", "packages", "total", "deposit", "per", "each", "$", "£", "€"})
+_MONEY = frozenset(
+    {
+        "cost",
+        "costs",
+        "price",
+        "prices",
+        "pay",
+        "paid",
+        "dollars",
+        "usd",
+        "bucks",
+        "charge",
+        "fee",
+        "fees",
+        "package",
+        "packages",
+        "total",
+        "deposit",
+        "per",
+        "each",
+        "$",
+        "£",
+        "€",
+    }
+)
 
 
 def _fever_numbers(ctx: _Ctx) -> tuple[list[Mention], set[int]]:
@@ -289,8 +443,10 @@ def _fever_numbers(ctx: _Ctx) -> tuple[list[Mention], set[int]]:
             continue  # "is it 100.50 a session": a price, not a temperature
         v = float(w)
         unit = ctx.words[i + 1] if i + 1 < len(ctx.words) else ""
-        if ("." in w and 100.4 <= v <= 106) or (unit in ("f", "degrees", "fahrenheit") and 100.4 <= v <= 110) or (
-            unit in ("c", "degrees", "celsius", "centigrade") and 38.0 <= v <= 43
+        if (
+            ("." in w and 100.4 <= v <= 106)
+            or (unit in ("f", "degrees", "fahrenheit") and 100.4 <= v <= 110)
+            or (unit in ("c", "degrees", "celsius", "centigrade") and 38.0 <= v <= 43)
         ):
             if not any(m.first <= i <= m.last for m in out):
                 s = ctx.sent_of[i]
@@ -301,12 +457,19 @@ def _fever_numbers(ctx: _Ctx) -> tuple[list[Mention], set[int]]:
 
 # ---------------------------------------------------------------- day in text
 
-_DAY_NUM = r"(\d{1,3}|zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|a|an|" \
-           r"couple|few)"
+_DAY_NUM = (
+    r"(\d{1,3}|zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|a|an|"
+    r"couple|few)"
+)
 _TREAT = r"(?:treatment|session|appointment|procedure|microneedl\w*|needling|it done|had it|got it|did it|done|treated)"
 _DAY_PATTERNS: tuple[tuple[re.Pattern[str], int], ...] = (
-    (re.compile(r"\bday (\d{1,3}|zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
-                r"fourteen)\b"), 1),
+    (
+        re.compile(
+            r"\bday (\d{1,3}|zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
+            r"fourteen)\b"
+        ),
+        1,
+    ),
     (re.compile(rf"\b{_DAY_NUM} (?:of )?days? (?:ago|out|post|since|after|later|in)\b"), 1),
     (re.compile(rf"\b(?:been|it's been|its been) (?:about |like |almost |over )?{_DAY_NUM} (?:of )?days?\b"), 1),
     (re.compile(rf"\b{_DAY_NUM} (?:of )?weeks? (?:ago|out|post|since|after|later|in)\b"), 7),
@@ -335,8 +498,11 @@ def infer_day(text: str | Doc) -> int | None:
             continue
         if re.search(r"\bduring (?:the |my |a )?(?:treatment|session|procedure|appointment)\b", sent):
             return 0
-        if re.search(r"\b(?:right after|straight after|just after|just had|just got|few hours ago|this morning|"
-                     r"this afternoon|earlier today|today|tonight|same day)\b", sent):
+        if re.search(
+            r"\b(?:right after|straight after|just after|just had|just got|few hours ago|this morning|"
+            r"this afternoon|earlier today|today|tonight|same day)\b",
+            sent,
+        ):
             return 0
         if re.search(r"\byesterday\b|\blast night\b", sent) and not re.search(r"\bsince yesterday\b", sent):
             return 1
@@ -398,8 +564,12 @@ def _rules(ctx: _Ctx, day: int) -> tuple[list[_Hit], list[tuple[str, Mention]]]:
     for m in ctx.act("CRUST"):
         hit("infection.crust", U, m)
     for m in ctx.act("YELLOW"):
-        if not ctx.any_raw("PIGMENT", m.clause) or ctx.in_clause("CRUST", m.clause) \
-                or ctx.in_clause("SCAB", m.clause) or ctx.in_clause("OOZE", m.clause):
+        if (
+            not ctx.any_raw("PIGMENT", m.clause)
+            or ctx.in_clause("CRUST", m.clause)
+            or ctx.in_clause("SCAB", m.clause)
+            or ctx.in_clause("OOZE", m.clause)
+        ):
             hit("infection.crust", U, m)
     for m in ctx.act("OOZE"):
         if ctx.in_clause("YELLOW", m.clause) or ctx.in_clause("PUS", m.clause):
@@ -432,7 +602,7 @@ def _rules(ctx: _Ctx, day: int) -> tuple[list[_Hit], list[tuple[str, Mention]]]:
             hit("infection.spreading", U, m)
     fever_nums, normal_temp = _fever_numbers(ctx)
     for m in ctx.act("FEVER"):
-        said = " ".join(ctx.words[m.first:m.last + 1])
+        said = " ".join(ctx.words[m.first : m.last + 1])
         if m.sent in normal_temp and "temp" in said and not fever_nums:
             continue  # "I have a temperature of 99": a normal reading
         hit("infection.fever", U, m)
@@ -508,10 +678,11 @@ def _rules(ctx: _Ctx, day: int) -> tuple[list[_Hit], list[tuple[str, Mention]]]:
     for m in ctx.act("WORSE"):
         if ctx.in_clause("PAIN", m.clause) or ctx.in_clause("BURN", m.clause):
             continue  # handled as pain
-        if any(ctx.any_raw(a, m.clause) and not ctx.in_clause(a, m.clause) for a in CONCERN_ATOMS) \
-                and not any(ctx.in_clause(a, m.clause) for a in anchors_rs):
+        if any(ctx.any_raw(a, m.clause) and not ctx.in_clause(a, m.clause) for a in CONCERN_ATOMS) and not any(
+            ctx.in_clause(a, m.clause) for a in anchors_rs
+        ):
             continue  # "I have melasma, will it make it worse": a question about an existing concern
-        own = " ".join(ctx.words[m.first:m.last + 1])
+        own = " ".join(ctx.words[m.first : m.last + 1])
         if any(ctx.in_clause(a, m.clause) for a in anchors_rs) or re.search(r"red|pink|puff|swell|swoll|inflam", own):
             if day > tl.WORSENING_ALLOWED_LAST_DAY:
                 hit("worsening", U, m)
@@ -581,8 +752,8 @@ def _rules(ctx: _Ctx, day: int) -> tuple[list[_Hit], list[tuple[str, Mention]]]:
 
 # ------------------------------------------------------------------ screen
 
-def _findings(ctx: _Ctx, hits: list[_Hit], day_note: str,
-              plain: set[tuple[str, int]] | None = None) -> list[Finding]:
+
+def _findings(ctx: _Ctx, hits: list[_Hit], day_note: str, plain: set[tuple[str, int]] | None = None) -> list[Finding]:
     """Escalating findings, most severe first; ``plain`` lists hits that need no day note."""
     out: list[Finding] = []
     seen: set[tuple[str, int, int]] = set()
@@ -622,8 +793,15 @@ def screen(text: str, day: int | None) -> TriageResult:
         hits, exp = _rules(ctx, max(used, 0))
         findings = _findings(ctx, hits, "" if day is not None else f" (day {used} from the message)")
         level = Level.max(*(f.level for f in findings))
-        return TriageResult(level=level, findings=findings, expected=_expected_codes(exp), is_symptom=is_symptom,
-                            needs_day=False, self_harm=self_harm, day_used=used)
+        return TriageResult(
+            level=level,
+            findings=findings,
+            expected=_expected_codes(exp),
+            is_symptom=is_symptom,
+            needs_day=False,
+            self_harm=self_harm,
+            day_used=used,
+        )
 
     # Day unknown: evaluate every representative day. Urgent and emergency never wait
     # for the day; none/routine outcomes that depend on it ask for the day first.
@@ -637,10 +815,23 @@ def screen(text: str, day: int | None) -> TriageResult:
         hits = [h for h in per_day[d_top][0] if h[1].rank >= Level.URGENT.rank]
         always = {(h[0], h[2].first) for h in per_day[0][0] if h[1] is top}
         findings = _findings(ctx, hits, " (day unknown: treated as the worse case)", always)
-        return TriageResult(level=top, findings=findings, expected=exp_codes, is_symptom=is_symptom,
-                            needs_day=False, self_harm=self_harm, day_used=None)
+        return TriageResult(
+            level=top,
+            findings=findings,
+            expected=exp_codes,
+            is_symptom=is_symptom,
+            needs_day=False,
+            self_harm=self_harm,
+            day_used=None,
+        )
     d_low = min(d for d in _SAMPLE_DAYS if levels[d] is low)
     findings = _findings(ctx, per_day[d_low][0], "")
-    return TriageResult(level=low, findings=findings, expected=exp_codes, is_symptom=is_symptom,
-                        needs_day=top is not low, self_harm=self_harm, day_used=None)
-
+    return TriageResult(
+        level=low,
+        findings=findings,
+        expected=exp_codes,
+        is_symptom=is_symptom,
+        needs_day=top is not low,
+        self_harm=self_harm,
+        day_used=None,
+    )

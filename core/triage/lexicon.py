@@ -21,11 +21,15 @@ MACROS = {
     "g4": r"(?:[a-z0-9'][^ ]* ){0,4}",
     "cant": r"(?:can't|can not|couldn't|could not|unable to|not able to|barely|hardly)",
     "neg_aux": r"(?:won't|will not|doesn't|does not|isn't|is not|can't|cannot|hasn't|has not|haven't|didn't|not)",
-    "body": (r"(?:face|cheeks?|chin|jaw\w*|forehead|nose|neck|chest|hands?|arms?|legs?|thighs?|stomach|tummy|belly|"
-             r"abdomen|back|scalp|skin|lips?|mouth|eyes?|eyelids?|temples?|hairline|shoulders?|knees?|area|areas|"
-             r"spots?|bits?|patch\w*|it|this)"),
-    "bad_smell": (r"(?:bad|weird|funny|off|foul|gross|awful|strange|rotten|nasty|terrible|horrible|funky|sour|musty|"
-                  r"fishy|odd|strong|yucky|icky|unpleasant|disgusting|like death|wrong|not right)"),
+    "body": (
+        r"(?:face|cheeks?|chin|jaw\w*|forehead|nose|neck|chest|hands?|arms?|legs?|thighs?|stomach|tummy|belly|"
+        r"abdomen|back|scalp|skin|lips?|mouth|eyes?|eyelids?|temples?|hairline|shoulders?|knees?|area|areas|"
+        r"spots?|bits?|patch\w*|it|this)"
+    ),
+    "bad_smell": (
+        r"(?:bad|weird|funny|off|foul|gross|awful|strange|rotten|nasty|terrible|horrible|funky|sour|musty|"
+        r"fishy|odd|strong|yucky|icky|unpleasant|disgusting|like death|wrong|not right)"
+    ),
 }
 
 ATOMS: dict[str, list[str]] = {
@@ -169,12 +173,16 @@ ATOMS: dict[str, list[str]] = {
         r"(?:itchy|raised|red) (?:bumps|spots|blotch\w*|patches|lumps|welts) {g2}(?:all over|everywhere|spreading)",
         r"(?:raised|itchy) {g1}(?:blotch\w*|patches|splotch\w*)|itchy red (?:bumps|spots|patches)",
     ],
-    "ALLERGIC": [r"allerg(?:ic|y|ies)\w*|(?:a|bad|severe|weird|strong|terrible) reaction|react\w* badly|"
-                 r"reaction to|reacting to|reacted to"],
+    "ALLERGIC": [
+        r"allerg(?:ic|y|ies)\w*|(?:a|bad|severe|weird|strong|terrible) reaction|react\w* badly|"
+        r"reaction to|reacting to|reacted to"
+    ],
     "SWELL_FAST": [r"(?:face|lips?|mouth|eyes?|eyelids?|cheeks?) {g3}(?:blow\w* up|blew up|balloon\w*)"],
-    "FAST": [r"fast|quick\w*|rapid\w*|sudden\w*|out of nowhere|within minutes|in minutes|by the minute|every minute|"
-             r"in seconds|right away|immediately|instantly|straight away|"
-             r"blow\w* up|blew up|balloon\w*"],
+    "FAST": [
+        r"fast|quick\w*|rapid\w*|sudden\w*|out of nowhere|within minutes|in minutes|by the minute|every minute|"
+        r"in seconds|right away|immediately|instantly|straight away|"
+        r"blow\w* up|blew up|balloon\w*"
+    ],
     "LIPS": [r"lips?|mouth"],
     "FACE_AREA": [r"face|lips?|mouth|eyes?|eyelids?|cheeks?"],
     # --------------------------------------------------------------- pain
@@ -196,7 +204,9 @@ ATOMS: dict[str, list[str]] = {
         r"(?:painkillers?|pain killers?|paracetamol|tylenol|ibuprofen|advil|panadol|motrin|aleve|meds|medication|"
         r"pills) {g3}(?:not|isn't|aren't|won't|doesn't|don't|didn't|no|nothing) {g1}(?:help\w*|work\w*|touch\w*)",
     ],
-    "AGONY": [r"excruciat\w*|agony|agoniz\w*|worst pain|(?:8|9|10) (?:/ 10|out of 10)|pain (?:is |level |of |at )?(?:a |an )?(?:8|9|10)"],
+    "AGONY": [
+        r"excruciat\w*|agony|agoniz\w*|worst pain|(?:8|9|10) (?:/ 10|out of 10)|pain (?:is |level |of |at )?(?:a |an )?(?:8|9|10)"
+    ],
     "EXTREME_PAIN": [
         r"excruciat\w*|unbearabl\w*|agony|agoniz\w*|worst pain|(?:9|10) (?:/ 10|out of 10)|killing me",
         r"(?:can't|cannot|couldn't) (?:sleep|function|cope)|(?:sleep|sleeping) because of",
@@ -272,10 +282,14 @@ ATOMS: dict[str, list[str]] = {
         r"(?:swell\w*|swollen|puff\w*) {g2}(?:huge|massive|enormous|twice the size|balloon\w*)|twice the size",
     ],
     # a comparison over time ("than yesterday", "overnight"); with no word of improvement it means worse
-    "CHANGE_CUE": [r"than (?:yesterday|before|this morning|last night|earlier|the day before)|overnight|day by day|"
-                   r"each day|every day|by the hour|every hour|hour by hour"],
-    "IMPROVING": [r"down|less|better|smaller|fad\w*|improv\w*|reduc\w*|calm\w*|settl\w*|subsid\w*|lighter|healing|"
-                  r"gone|going away|clearing"],
+    "CHANGE_CUE": [
+        r"than (?:yesterday|before|this morning|last night|earlier|the day before)|overnight|day by day|"
+        r"each day|every day|by the hour|every hour|hour by hour"
+    ],
+    "IMPROVING": [
+        r"down|less|better|smaller|fad\w*|improv\w*|reduc\w*|calm\w*|settl\w*|subsid\w*|lighter|healing|"
+        r"gone|going away|clearing"
+    ],
     "MILD": [r"slight\w*|little|bit|mild\w*|tiny|minor|barely|somewhat|kinda|kind of"],
     "TIGHT": [r"tight\w*|taut|stretched|stiff\w*"],
     "SENSITIVE": [r"sensitiv\w*|tingl\w*|sting\w*|raw|irritat\w*|prickl\w*|tender\w*"],
@@ -300,8 +314,10 @@ ATOMS: dict[str, list[str]] = {
         r"brown|grey|gray|white|purple|black|blue)",
         r"bruis\w*|purple",
     ],
-    "PIGMENT_FAQ_NOUN": [r"(?:dark|darker|brown|black|olive|deep|fair|light|pale) (?:skin|skinned|complexion)|"
-                         r"skin of colou?r|sun spots?|age spots?|dark circles"],
+    "PIGMENT_FAQ_NOUN": [
+        r"(?:dark|darker|brown|black|olive|deep|fair|light|pale) (?:skin|skinned|complexion)|"
+        r"skin of colou?r|sun spots?|age spots?|dark circles"
+    ],
     "TEXTURE": [
         r"bump(?:s|y)?|lump(?:s|y)?|nodul\w*|knots?|cysts?|cystic|milia|granulom\w*",
         r"(?:hard|raised|firm) (?:spots?|areas?|patch\w*|bits?|lines?|marks?)",
@@ -318,8 +334,10 @@ ATOMS: dict[str, list[str]] = {
     ],
     "TEXTURE_FAQ_NOUN": [r"acne scars?|stretch marks?|fine lines|wrinkles|smile lines|frown lines|old scars?"],
     "OTHER_BODY": [r"head ?aches?|migraines?|(?:my )?head (?:hurts|is pounding|is killing me)"],
-    "GLANDS": [r"(?:glands?|lymph nodes?|nodes) {g3}(?:swell\w*|swollen|up|sore|tender|hard|lumps?)|"
-               r"(?:swollen|tender|sore) (?:glands?|lymph nodes?)"],
+    "GLANDS": [
+        r"(?:glands?|lymph nodes?|nodes) {g3}(?:swell\w*|swollen|up|sore|tender|hard|lumps?)|"
+        r"(?:swollen|tender|sore) (?:glands?|lymph nodes?)"
+    ],
     "NUMB": [r"numb(?:ness)?(?! (?:cream|gel|stuff))|no feeling|(?:can't|cannot) feel (?:my|the|anything)"],
     "WOUND": [r"open (?:wounds?|sores?)|wounds?|(?<!cold )sores|ulcer\w*|raw (?:spots?|patches|areas?)"],
     "UNPLACED": [
@@ -329,8 +347,10 @@ ATOMS: dict[str, list[str]] = {
     ],
     "BODY": [r"{body}"],
     # alarm with nothing placeable: staff should look ("something is really wrong with my face")
-    "ALARM": [r"(?:something|it|this|things?) (?:is |feels |seems |looks |'s )?(?:really |very |seriously |definitely )?"
-              r"(?:wrong|not right|not ok|not okay)|(?:freaking|freaked) out|panick\w*|(?:is|this|it) (?:an )?emergency"],
+    "ALARM": [
+        r"(?:something|it|this|things?) (?:is |feels |seems |looks |'s )?(?:really |very |seriously |definitely )?"
+        r"(?:wrong|not right|not ok|not okay)|(?:freaking|freaked) out|panick\w*|(?:is|this|it) (?:an )?emergency"
+    ],
     "SENSATION": [r"sensations?|feelings?|looks?|feels?|appearance|texture"],
     "SKIN_CONTEXT": [r"skin|red\w*|pink\w*|dry\w*|flak\w*|peel\w*|treated|sunburn\w*|warm\w*|itch\w*|where they"],
     "PRODUCT": [r"serum|cream|sunscreen|spf|moistur\w*|lotion|products?|makeup|foundation|gel|oil|cleanser|mask"],

@@ -29,19 +29,28 @@ def patient_reply(result: TriageResult, *, clinic_name: str, clinic_phone: str) 
             lines.append(f"We've alerted the {clinic} team. If someone is with you, ask them to stay with you.")
         return "\n".join(lines)
     if result.level is Level.URGENT:
-        return (f"Thank you for telling us. A clinician from {clinic} will contact you today. "
-                "Meanwhile, keep the area clean and leave it be: no picking, makeup or new products. "
-                f"If it gets much worse or you feel very unwell, call 911.{' Our number: ' + phone if phone else ''}")
+        return (
+            f"Thank you for telling us. A clinician from {clinic} will contact you today. "
+            "Meanwhile, keep the area clean and leave it be: no picking, makeup or new products. "
+            f"If it gets much worse or you feel very unwell, call 911.{' Our number: ' + phone if phone else ''}"
+        )
     if result.level is Level.ROUTINE:
-        return (f"Thanks for letting us know. We've passed this to the {clinic} team, who will follow up, "
-                f"usually within one business day. If it gets worse before then, reply here{call_us}.")
+        return (
+            f"Thanks for letting us know. We've passed this to the {clinic} team, who will follow up, "
+            f"usually within one business day. If it gets worse before then, reply here{call_us}."
+        )
     if result.needs_day:
-        return ("Thanks for telling me. So I can say what's normal for where you are in your recovery: "
-                "when was your treatment? (today, yesterday, or a date)")
+        return (
+            "Thanks for telling me. So I can say what's normal for where you are in your recovery: "
+            "when was your treatment? (today, yesterday, or a date)"
+        )
     if result.is_symptom:
-        return ("Thanks for the update. That sounds like part of normal healing for this stage. "
-                f"If anything gets worse or worries you, message us here{call_us}.")
+        return (
+            "Thanks for the update. That sounds like part of normal healing for this stage. "
+            f"If anything gets worse or worries you, message us here{call_us}."
+        )
     return f"If you have any concerns about your skin, message us here{call_us}."
+
 
 def reason_text(result: TriageResult, day: int | None) -> str:
     """Short staff-facing summary, e.g. "urgent: pus / coloured discharge (signs of infection), day 3"."""

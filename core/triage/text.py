@@ -16,8 +16,20 @@ from functools import lru_cache
 
 from .vocab import SHORTHAND, SPELLING_TARGETS, VARIANTS
 
-_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u00b4": "'", "`": "'",
-                         "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-", "\u00b0": " degrees "})
+_QUOTES = str.maketrans(
+    {
+        "\u2019": "'",
+        "\u2018": "'",
+        "\u02bc": "'",
+        "\u00b4": "'",
+        "`": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u00b0": " degrees ",
+    }
+)
 _TOKEN_RE = re.compile(r"\d+\.\d+|[a-z0-9]+(?:'[a-z]+)*|\n|[^\sa-z0-9]")
 _INWORD_HYPHEN = re.compile(r"(?<=[a-z])[-_](?=[a-z])")
 _REPEATS = re.compile(r"([a-z])\1{2,}")
@@ -26,8 +38,31 @@ _DOUBLES = re.compile(r"([a-z])\1")
 SENTENCE_BREAK = frozenset({".", "!", "?", ";", ":", "\n"})
 # punctuation kept as tokens (they bound sentences, clauses and negation scope)
 # contractions kept whole ("it's" is one token, "cheek's" becomes "cheek 's")
-_KEEP_S = frozenset({"it", "there", "that", "what", "he", "she", "who", "where", "here", "let", "how", "when", "why",
-                     "this", "everything", "something", "nothing", "one", "today", "everyone", "someone"})
+_KEEP_S = frozenset(
+    {
+        "it",
+        "there",
+        "that",
+        "what",
+        "he",
+        "she",
+        "who",
+        "where",
+        "here",
+        "let",
+        "how",
+        "when",
+        "why",
+        "this",
+        "everything",
+        "something",
+        "nothing",
+        "one",
+        "today",
+        "everyone",
+        "someone",
+    }
+)
 _KEPT_PUNCT = frozenset({".", "!", "?", ";", "\n", ",", ":", "(", ")", "-", "/", "+", "&", "=", "$", "£", "€"})
 
 
@@ -54,7 +89,7 @@ class Doc:
 
     def quote(self, first: int, last: int) -> str:
         """The patient's own text for canonical tokens ``first..last`` (inclusive)."""
-        return self.raw[self.spans[first][0]:self.spans[last][1]].strip()
+        return self.raw[self.spans[first][0] : self.spans[last][1]].strip()
 
 
 def _damerau_at_most(a: str, b: str, limit: int) -> int:

@@ -341,7 +341,11 @@ def test_patient_link_full_page_chat(widget_app, browser, shots):
             "first_name": "Ana",
             "phone": "+12015550123",
             "treatments": [
-                {"procedure": "microneedling", "area": "face", "performed_on": (widget_app.app.state.container.clock.today() - timedelta(days=3)).isoformat()}
+                {
+                    "procedure": "microneedling",
+                    "area": "face",
+                    "performed_on": (widget_app.app.state.container.clock.today() - timedelta(days=3)).isoformat(),
+                }
             ],
         },
         headers={"Authorization": "Bearer test-token-0123456789abcdef"},

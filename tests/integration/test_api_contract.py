@@ -95,7 +95,9 @@ def test_escalations_sorted_most_severe_then_oldest(api):
     a = api.post(f"/api/v1/chat/sessions/{sids[0]}/messages", json={"text": "there is some yellow pus on my cheek"}).json()
     b = api.post(f"/api/v1/chat/sessions/{sids[1]}/messages", json={"text": "i cant breathe and my tongue is swelling"}).json()
     c = api.post(f"/api/v1/chat/sessions/{sids[2]}/messages", json={"text": "I have a fever and chills since last night"}).json()
-    assert a["escalation"]["level"] == "urgent" and b["escalation"]["level"] == "emergency" and c["escalation"]["level"] == "urgent"
+    assert (
+        a["escalation"]["level"] == "urgent" and b["escalation"]["level"] == "emergency" and c["escalation"]["level"] == "urgent"
+    )
     rows = api.get("/api/v1/escalations?status=open", headers=AUTH).json()
     assert [r["id"] for r in rows] == [b["escalation"]["id"], a["escalation"]["id"], c["escalation"]["id"]]
     assert set(rows[0]) >= {"id", "level", "status", "patient_id", "conversation_id", "reason", "created_at"}

@@ -32,8 +32,10 @@ def test_topic_accuracy_through_the_web_chat_api(stack, name):
     predict, _ = api_predictor(stack.base_url)
     result = evaluate(load_items(DATA / name), predict, sorted(TOPIC_IDS))
     recalls = {topic: v["recall"] for topic, v in result["per_topic"].items()}
-    print(f"{name}: topic accuracy {result['accuracy']:.4f}, macro-F1 {result['macro_f1']:.4f}, "
-          f"worst recall {min(recalls.values()):.3f}")
+    print(
+        f"{name}: topic accuracy {result['accuracy']:.4f}, macro-F1 {result['macro_f1']:.4f}, "
+        f"worst recall {min(recalls.values()):.3f}"
+    )
     assert result["accuracy"] >= accuracy_floor
     assert {t: r for t, r in recalls.items() if r < recall_floor} == {}
 

@@ -19,7 +19,9 @@ def run(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
 
 
 def test_rasa_data_validates_without_warnings(tmp_path):
-    r = run(["data", "validate", "--config", "config.yml", "--domain", "bot/domain", "--data", "data", "--fail-on-warnings"], tmp_path)
+    r = run(
+        ["data", "validate", "--config", "config.yml", "--domain", "bot/domain", "--data", "data", "--fail-on-warnings"], tmp_path
+    )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
 
 
@@ -28,7 +30,17 @@ def test_test_stories_pass_without_prediction_errors(tmp_path):
     if not model.exists():
         pytest.fail("no trained model; `make test` trains it")
     r = run(
-        ["test", "core", "--model", str(model), "--stories", "tests/stories", "--fail-on-prediction-errors", "--out", str(tmp_path)],
+        [
+            "test",
+            "core",
+            "--model",
+            str(model),
+            "--stories",
+            "tests/stories",
+            "--fail-on-prediction-errors",
+            "--out",
+            str(tmp_path),
+        ],
         tmp_path,
     )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
@@ -60,7 +72,5 @@ def test_trained_classifier_reloads_its_tfidf_weighting(tmp_path):
 
     name = found[0].parent.name
     config = {**TunedLogisticRegressionClassifier.get_default_config(), "weighting": "tfidf"}
-    component = TunedLogisticRegressionClassifier.load(
-        config, storage, Resource(name), ExecutionContext(GraphSchema({}), "test")
-    )
+    component = TunedLogisticRegressionClassifier.load(config, storage, Resource(name), ExecutionContext(GraphSchema({}), "test"))
     assert component.blocks == blocks

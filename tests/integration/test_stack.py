@@ -21,7 +21,11 @@ def chat(stack, text: str, chat_token: str | None = None, session_id: str | None
 def new_patient(stack, phone: str, performed_on: str) -> dict:
     r = httpx.post(
         f"{stack.base_url}/api/v1/patients",
-        json={"first_name": "Test", "phone": phone, "treatments": [{"procedure": "microneedling", "area": "face", "performed_on": performed_on}]},
+        json={
+            "first_name": "Test",
+            "phone": phone,
+            "treatments": [{"procedure": "microneedling", "area": "face", "performed_on": performed_on}],
+        },
         headers={"Authorization": f"Bearer {stack.token}"},
         timeout=10,
     )
@@ -62,7 +66,9 @@ def test_emergency_through_the_real_stack(stack):
 def test_red_flag_with_a_question_escalates_and_answers(stack):
     _, body = chat(stack, "can I wear makeup tmrw? also theres some yellow crust on my chin")
     assert body["escalation"]["level"] == "urgent"
-    rows = httpx.get(f"{stack.base_url}/api/v1/escalations?status=open", headers={"Authorization": f"Bearer {stack.token}"}).json()
+    rows = httpx.get(
+        f"{stack.base_url}/api/v1/escalations?status=open", headers={"Authorization": f"Bearer {stack.token}"}
+    ).json()
     assert body["escalation"]["id"] in [r["id"] for r in rows]
 
 

@@ -47,7 +47,9 @@ class LiveServer:
     def __init__(self, app) -> None:
         self.app = app
         self.port = free_port()
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on", ws="none"))
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on", ws="none")
+        )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.base_url = f"http://127.0.0.1:{self.port}"
 
@@ -84,7 +86,13 @@ class FakeTwilio:
                     fake.requests.append({"path": self.path, "form": form, "user": user})
                     status, payload = fake.script.pop(0) if fake.script else (201, {})
                 if status == 201:
-                    payload = {"sid": "SM" + uuid.uuid4().hex, "status": "queued", "to": form.get("To"), "body": form.get("Body"), **payload}
+                    payload = {
+                        "sid": "SM" + uuid.uuid4().hex,
+                        "status": "queued",
+                        "to": form.get("To"),
+                        "body": form.get("Body"),
+                        **payload,
+                    }
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -169,12 +177,21 @@ class Env:
         self.live.__exit__(*exc)
         self.engine.dispose()
 
-    def post_signed(self, params: dict, *, path: str = "/webhooks/twilio/sms", signed_url: str | None = None, token: str | None = None):
+    def post_signed(
+        self, params: dict, *, path: str = "/webhooks/twilio/sms", signed_url: str | None = None, token: str | None = None
+    ):
         signature = RequestValidator(token or self.token).compute_signature(signed_url or self.public(path), params)
         return self.http.post(path, data=params, headers={"X-Twilio-Signature": signature})
 
     def sms(self, body: str, *, phone: str = PHONE, sid: str | None = None, **extra: str):
-        params = {"MessageSid": sid or "SM" + uuid.uuid4().hex, "AccountSid": ACCOUNT_SID, "From": phone, "To": "+15005550006", "Body": body, "NumMedia": "0"}
+        params = {
+            "MessageSid": sid or "SM" + uuid.uuid4().hex,
+            "AccountSid": ACCOUNT_SID,
+            "From": phone,
+            "To": "+15005550006",
+            "Body": body,
+            "NumMedia": "0",
+        }
         params.update(extra)
         return self.post_signed(params)
 
@@ -184,7 +201,11 @@ class Env:
             return fn(s)
 
     def outbox(self, to: str = PHONE) -> list[OutboxMessage]:
-        return self.q(lambda s: list(s.execute(select(OutboxMessage).where(OutboxMessage.to == to).order_by(OutboxMessage.created_at)).scalars()))
+        return self.q(
+            lambda s: list(
+                s.execute(select(OutboxMessage).where(OutboxMessage.to == to).order_by(OutboxMessage.created_at)).scalars()
+            )
+        )
 
     def inbound(self, phone: str = PHONE) -> list[Message]:
         return self.q(
@@ -203,6 +224,7 @@ class Env:
 
     def answered(self, n: int, phone: str = PHONE, timeout: float = 10.0) -> list[Message]:
         """Wait until ``n`` inbound messages from ``phone`` are answered (and their replies have left the outbox)."""
+
         def done():
             msgs = self.inbound(phone)
             settled = all(o.status not in ("pending", "sending") for o in self.outbox(phone))
@@ -274,17 +296,23 @@ def test_valid_signature_answers_empty_twiml_at_once_and_replies_through_the_out
 def test_signature_holds_behind_a_tls_terminating_proxy(tmp_path, sqlite_url, running_clock) -> None:
     """Twilio calls https://clinic.example/...; the proxy forwards http://127.0.0.1:port/... to the app."""
     seed(sqlite_url)
-    with Env(tmp_path, sqlite_url, running_clock, AFTERCARE_PUBLIC_URL="https://clinic.example", TWILIO_AUTH_TOKEN=TWILIO_TOKEN) as e:
+    with Env(
+        tmp_path, sqlite_url, running_clock, AFTERCARE_PUBLIC_URL="https://clinic.example", TWILIO_AUTH_TOKEN=TWILIO_TOKEN
+    ) as e:
         params = {"MessageSid": "SM" + uuid.uuid4().hex, "From": PHONE, "Body": "makeup?", "NumMedia": "0"}
         # what Twilio signs: the public https URL
-        assert e.post_signed(params, signed_url="https://clinic.example/webhooks/twilio/sms", token=TWILIO_TOKEN).status_code == 200
+        assert (
+            e.post_signed(params, signed_url="https://clinic.example/webhooks/twilio/sms", token=TWILIO_TOKEN).status_code == 200
+        )
         # signed for the URL the app sees (http, internal host): not what Twilio signs -> refused
         local = f"{e.live.base_url}/webhooks/twilio/sms"
         params2 = {**params, "MessageSid": "SM" + uuid.uuid4().hex}
         assert e.post_signed(params2, signed_url=local, token=TWILIO_TOKEN).status_code == 403
         # the wrong scheme alone is refused too
         params3 = {**params, "MessageSid": "SM" + uuid.uuid4().hex}
-        assert e.post_signed(params3, signed_url="http://clinic.example/webhooks/twilio/sms", token=TWILIO_TOKEN).status_code == 403
+        assert (
+            e.post_signed(params3, signed_url="http://clinic.example/webhooks/twilio/sms", token=TWILIO_TOKEN).status_code == 403
+        )
         # the query string is part of what Twilio signs
         qs_params = {**params, "MessageSid": "SM" + uuid.uuid4().hex}
         sig = RequestValidator(TWILIO_TOKEN).compute_signature("https://clinic.example/webhooks/twilio/sms?clinic=1", qs_params)
@@ -317,7 +345,9 @@ def test_bad_input_is_4xx_never_5xx(env: Env) -> None:
     assert env.post_signed({"MessageSid": "../etc/passwd", "From": PHONE, "Body": "x"}).status_code == 422
     r = env.post_signed({"MessageSid": "SM" + "d" * 32, "From": PHONE, "Body": "hi", "NumMedia": "lots"})
     assert r.status_code == 200
-    big = env.http.post("/webhooks/twilio/sms", content=b"Body=" + b"x" * 70000, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    big = env.http.post(
+        "/webhooks/twilio/sms", content=b"Body=" + b"x" * 70000, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert big.status_code == 413
 
 
@@ -345,7 +375,9 @@ def test_same_message_sid_posted_concurrently_is_handled_once(tmp_path, db_url, 
         assert len(e.inbound(STRANGER)) == 1
         assert len(e.outbox(STRANGER)) == 1
         assert len(e.assistant.calls) == 1
-        n_conv = e.q(lambda s: s.execute(select(func.count()).select_from(Conversation).where(Conversation.phone == STRANGER)).scalar())
+        n_conv = e.q(
+            lambda s: s.execute(select(func.count()).select_from(Conversation).where(Conversation.phone == STRANGER)).scalar()
+        )
         assert n_conv == 1
         # a later Twilio retry of the same sid: 200, nothing new
         assert e.post_signed(params).status_code == 200
@@ -481,7 +513,9 @@ def test_unknown_number_stop_is_remembered_and_check_ins_are_suppressed(env: Env
     from core import outbox
 
     env.q(lambda s: outbox.enqueue(s, to=STRANGER, body="Day 3 check-in: how is your skin?", purpose="checkin"))
-    row = wait_for(lambda: [o for o in env.outbox(STRANGER) if o.purpose == "checkin" and o.status == "suppressed"], what="suppressed")
+    row = wait_for(
+        lambda: [o for o in env.outbox(STRANGER) if o.purpose == "checkin" and o.status == "suppressed"], what="suppressed"
+    )
     assert "opted out" in row[0].last_error
     env.sms("can I wear makeup?", phone=STRANGER)
     env.answered(2, phone=STRANGER)
@@ -656,8 +690,13 @@ def test_stop_sent_during_an_outage_opts_the_number_out_on_replay(env: Env) -> N
     assert env.container.spool.drain(replay_handler(env.container)) == 0  # nothing left, nothing twice
 
     def check(s):
-        msgs = {m.external_id: m for m in s.execute(select(Message).where(Message.external_id.in_([stop_sid, question_sid]))).scalars()}
-        escalations = s.execute(select(Escalation).where(Escalation.conversation_id == msgs[question_sid].conversation_id)).scalars().all()
+        msgs = {
+            m.external_id: m
+            for m in s.execute(select(Message).where(Message.external_id.in_([stop_sid, question_sid]))).scalars()
+        }
+        escalations = (
+            s.execute(select(Escalation).where(Escalation.conversation_id == msgs[question_sid].conversation_id)).scalars().all()
+        )
         return is_opted_out(s, PHONE), msgs[stop_sid].intent, len(escalations)
 
     opted_out, stop_intent, escalations = env.q(check)

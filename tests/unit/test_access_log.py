@@ -27,8 +27,13 @@ def test_redact_path(path, logged):
 
 def test_filter_rewrites_uvicorns_access_record():
     record = logging.LogRecord(
-        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
-        ("127.0.0.1:5000", "GET", "/chat/AbC123secretToken", "1.1", 200), None,
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", "/chat/AbC123secretToken", "1.1", 200),
+        None,
     )
     assert RedactAccessLog().filter(record) is True
     assert record.getMessage() == '127.0.0.1:5000 - "GET /chat/<token> HTTP/1.1" 200'

@@ -127,7 +127,12 @@ def test_a_fresh_install_gets_the_default_plan(tmp_path):
     from scripts.serve import prepare
 
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
-    env = {"AFTERCARE_ENV": "test", "AFTERCARE_DATA_DIR": str(tmp_path), "AFTERCARE_DATABASE_URL": url, "AFTERCARE_DEMO_DATA": "0"}
+    env = {
+        "AFTERCARE_ENV": "test",
+        "AFTERCARE_DATA_DIR": str(tmp_path),
+        "AFTERCARE_DATABASE_URL": url,
+        "AFTERCARE_DEMO_DATA": "0",
+    }
     prepare(env)
     prepare(env)  # idempotent
     engine = make_engine(url)

@@ -43,6 +43,7 @@ def _items(level_names: set[str]) -> list:
 
 # ------------------------------------------------------------------ labelled sets
 
+
 def test_sets_are_big_enough_and_well_formed():
     tuning = _load(SETS["tuning"])
     red = [i for i in tuning if i["expect"] in ("urgent", "emergency")]
@@ -88,6 +89,7 @@ def test_eval_script_exit_code(tmp_path):
 
 
 # ------------------------------------------------------------------ API shape
+
 
 def test_level_rank_and_max():
     assert [lv.rank for lv in (Level.NONE, Level.ROUTINE, Level.URGENT, Level.EMERGENCY)] == [0, 1, 2, 3]
@@ -137,36 +139,66 @@ def test_core_triage_is_stdlib_only():
 
 
 def test_empty_and_odd_input():
-    for text in ("", "   ", "\U0001F44D", "???", "ok"):
+    for text in ("", "   ", "\U0001f44d", "???", "ok"):
         result = screen(text, None)
         assert result.level is Level.NONE and not result.is_symptom and not result.needs_day
 
 
 # ------------------------------------------------------------------ negation
 
-@pytest.mark.parametrize("text", [
-    "no fever", "not hot", "there's no pus", "no pus or crust", "without any swelling",
-    "I don't have a fever or chills", "no pus, crust or oozing", "There isn't any discharge",
-    "no blisters or rash thankfully", "breathing is fine, just a bit pink", "the bleeding stopped",
-])
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no fever",
+        "not hot",
+        "there's no pus",
+        "no pus or crust",
+        "without any swelling",
+        "I don't have a fever or chills",
+        "no pus, crust or oozing",
+        "There isn't any discharge",
+        "no blisters or rash thankfully",
+        "breathing is fine, just a bit pink",
+        "the bleeding stopped",
+    ],
+)
 def test_explicit_negation_suppresses(text):
     assert screen(text, 2).level is Level.NONE
 
 
-@pytest.mark.parametrize("text", [
-    "no fever but there's pus", "no fever, chills tho", "there's no pus. yellow crust on my chin though",
-    "not red but it's oozing", "no swelling and there's a blister on my lip", "not itchy, but my eye hurts",
-    "No! It's oozing pus", "no rash. I can't breathe well",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no fever but there's pus",
+        "no fever, chills tho",
+        "there's no pus. yellow crust on my chin though",
+        "not red but it's oozing",
+        "no swelling and there's a blister on my lip",
+        "not itchy, but my eye hurts",
+        "No! It's oozing pus",
+        "no rash. I can't breathe well",
+    ],
+)
 def test_negation_does_not_leak_across_clauses(text):
     assert screen(text, 3).level.rank >= Level.URGENT.rank
 
 
-@pytest.mark.parametrize("text", [
-    "maybe a bit of pus?", "I think it's infected", "could this be a cold sore", "is it normal to have yellow crust?",
-    "not sure if it's pus", "idk if its infected", "I don't think it's infected but it's weeping",
-    "I hope it's not infected", "kinda looks like hives?", "might be a fever, I feel shivery",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "maybe a bit of pus?",
+        "I think it's infected",
+        "could this be a cold sore",
+        "is it normal to have yellow crust?",
+        "not sure if it's pus",
+        "idk if its infected",
+        "I don't think it's infected but it's weeping",
+        "I hope it's not infected",
+        "kinda looks like hives?",
+        "might be a fever, I feel shivery",
+    ],
+)
 def test_hedged_mentions_count(text):
     assert screen(text, 3).level.rank >= Level.URGENT.rank
 
@@ -177,21 +209,49 @@ def test_self_harm_cannot_be_negated():
 
 # ------------------------------------------------------------------ spelling
 
-@pytest.mark.parametrize("text,expect", [
-    ("puss on my chin", Level.URGENT), ("infeccted", Level.URGENT), ("infected?", Level.URGENT),
-    ("cant breath", Level.EMERGENCY), ("cant breathe", Level.EMERGENCY), ("coldsore", Level.URGENT),
-    ("fever blister", Level.URGENT), ("hives", Level.URGENT), ("rash", Level.URGENT),
-    ("wont stop bleedin", Level.URGENT), ("oozin", Level.URGENT), ("crusty", Level.URGENT),
-    ("yellowish crust", Level.URGENT), ("honey colored crust", Level.URGENT), ("smells bad", Level.URGENT),
-    ("red lines spreading", Level.URGENT), ("hot to touch", Level.URGENT), ("chills", Level.URGENT),
-    ("temp of 101", Level.URGENT), ("throat feels tight", Level.EMERGENCY), ("tongue swelling", Level.EMERGENCY),
-    ("passed out", Level.EMERGENCY), ("fainted", Level.EMERGENCY), ("chest pain", Level.EMERGENCY),
-    ("want to die", Level.EMERGENCY), ("kill myself", Level.EMERGENCY), ("hurt myself", Level.EMERGENCY),
-    ("vision blurry", Level.URGENT), ("eye hurts", Level.URGENT), ("tounge swolen", Level.EMERGENCY),
-    ("infectted", Level.URGENT), ("blistres on my lip", Level.URGENT), ("hivez", Level.URGENT),
-    ("the sweling is worse", Level.URGENT), ("swolen and getting worse", Level.URGENT),
-    ("painnn so bad cant sleep", Level.URGENT), ("feinted", Level.EMERGENCY),
-])
+
+@pytest.mark.parametrize(
+    "text,expect",
+    [
+        ("puss on my chin", Level.URGENT),
+        ("infeccted", Level.URGENT),
+        ("infected?", Level.URGENT),
+        ("cant breath", Level.EMERGENCY),
+        ("cant breathe", Level.EMERGENCY),
+        ("coldsore", Level.URGENT),
+        ("fever blister", Level.URGENT),
+        ("hives", Level.URGENT),
+        ("rash", Level.URGENT),
+        ("wont stop bleedin", Level.URGENT),
+        ("oozin", Level.URGENT),
+        ("crusty", Level.URGENT),
+        ("yellowish crust", Level.URGENT),
+        ("honey colored crust", Level.URGENT),
+        ("smells bad", Level.URGENT),
+        ("red lines spreading", Level.URGENT),
+        ("hot to touch", Level.URGENT),
+        ("chills", Level.URGENT),
+        ("temp of 101", Level.URGENT),
+        ("throat feels tight", Level.EMERGENCY),
+        ("tongue swelling", Level.EMERGENCY),
+        ("passed out", Level.EMERGENCY),
+        ("fainted", Level.EMERGENCY),
+        ("chest pain", Level.EMERGENCY),
+        ("want to die", Level.EMERGENCY),
+        ("kill myself", Level.EMERGENCY),
+        ("hurt myself", Level.EMERGENCY),
+        ("vision blurry", Level.URGENT),
+        ("eye hurts", Level.URGENT),
+        ("tounge swolen", Level.EMERGENCY),
+        ("infectted", Level.URGENT),
+        ("blistres on my lip", Level.URGENT),
+        ("hivez", Level.URGENT),
+        ("the sweling is worse", Level.URGENT),
+        ("swolen and getting worse", Level.URGENT),
+        ("painnn so bad cant sleep", Level.URGENT),
+        ("feinted", Level.EMERGENCY),
+    ],
+)
 def test_misspellings_and_shorthand(text, expect):
     # day None: urgent and emergency never wait for the day
     assert screen(text, None).level.rank >= expect.rank, text
@@ -211,6 +271,7 @@ def test_body_areas(area):
 
 
 # ------------------------------------------------------------------ day rules
+
 
 def test_redness_and_swelling_windows():
     last = tl.REDNESS_EXPECTED_LAST_DAY
@@ -283,6 +344,7 @@ def test_day_stated_in_the_text_is_used_when_unknown():
 
 # ------------------------------------------------------------------ needs_day
 
+
 @pytest.mark.parametrize("text", ["my face is still red", "still swollen", "still itchy", "my skin is peeling"])
 def test_needs_day_when_outcome_depends_on_it(text):
     result = screen(text, None)
@@ -290,8 +352,7 @@ def test_needs_day_when_outcome_depends_on_it(text):
     assert not screen(text, 1).needs_day
 
 
-@pytest.mark.parametrize("text", ["it's oozing", "the redness is getting worse", "there's pus", "I can't breathe",
-                                  "bleeding"])
+@pytest.mark.parametrize("text", ["it's oozing", "the redness is getting worse", "there's pus", "I can't breathe", "bleeding"])
 def test_urgent_never_waits_for_the_day(text):
     result = screen(text, None)
     assert result.level.rank >= Level.URGENT.rank and not result.needs_day
@@ -305,21 +366,41 @@ def test_no_needs_day_for_faq_or_day_independent_findings():
 
 # ------------------------------------------------------------------ FAQ vs report
 
-@pytest.mark.parametrize("text", [
-    "when can I wear makeup", "is microneedling safe", "does it hurt", "how painful is microneedling",
-    "will it help my acne scars", "does it work on stretch marks", "will it fade my dark spots",
-    "is it safe for dark skin", "what are the side effects", "can microneedling cause infection?",
-    "how do I know if something is wrong", "I take blood thinners is that ok", "can I get microneedling if I have eczema",
-    "the wait for results is killing me", "can I go to the hot tub", "what are the red flags",
-])
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "when can I wear makeup",
+        "is microneedling safe",
+        "does it hurt",
+        "how painful is microneedling",
+        "will it help my acne scars",
+        "does it work on stretch marks",
+        "will it fade my dark spots",
+        "is it safe for dark skin",
+        "what are the side effects",
+        "can microneedling cause infection?",
+        "how do I know if something is wrong",
+        "I take blood thinners is that ok",
+        "can I get microneedling if I have eczema",
+        "the wait for results is killing me",
+        "can I go to the hot tub",
+        "what are the red flags",
+    ],
+)
 def test_plain_faq_does_not_escalate(text):
     assert screen(text, None).level is Level.NONE
 
 
-@pytest.mark.parametrize("text", [
-    "can I wear makeup tmrw, also theres some yellow crust on my chin", "when can I work out? btw I have a fever",
-    "how long until results? my eye hurts", "what sunscreen should I use, also I think I have a cold sore",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "can I wear makeup tmrw, also theres some yellow crust on my chin",
+        "when can I work out? btw I have a fever",
+        "how long until results? my eye hurts",
+        "what sunscreen should I use, also I think I have a cold sore",
+    ],
+)
 def test_faq_plus_symptom_escalates(text):
     assert screen(text, 3).level.rank >= Level.URGENT.rank
 
@@ -331,6 +412,7 @@ def test_emergency_beats_everything():
 
 
 # ------------------------------------------------------------------ replies
+
 
 def test_emergency_reply_first_line_is_911():
     reply = patient_reply(screen("I passed out", 0), **CLINIC)
@@ -360,8 +442,18 @@ def test_needs_day_reply_asks_for_the_date():
     assert "when was your treatment" in reply.lower()
 
 
-@pytest.mark.parametrize("text,day", [("I passed out", 0), ("i want to die", None), ("pus", 3), ("dark spots", 9),
-                                      ("still red", None), ("bit red", 1), ("hi", None)])
+@pytest.mark.parametrize(
+    "text,day",
+    [
+        ("I passed out", 0),
+        ("i want to die", None),
+        ("pus", 3),
+        ("dark spots", 9),
+        ("still red", None),
+        ("bit red", 1),
+        ("hi", None),
+    ],
+)
 def test_replies_are_short_plain_and_private(text, day):
     result = screen(text, day)
     reply = patient_reply(result, **CLINIC)
