@@ -13,12 +13,21 @@ NLU_INPUTS := config.yml $(shell find bot/domain data -name '*.yml' 2>/dev/null 
 ACTION_INPUTS := $(shell find actions -name '*.py' 2>/dev/null | sort)
 
 help:
-	@echo "make run    - set up (venv, deps, model, database, demo data) and start the whole service"
-	@echo "make test   - set up and run the whole test suite"
-	@echo "make train  - train the Rasa model if config, domain or data changed"
-	@echo "make eval   - triage and topic evaluation on the project's labelled sets"
-	@echo "make bench  - latency/throughput/start-up/memory benchmark"
-	@echo "make lint   - ruff"
+	@echo "make run         - set up (venv, deps, model, database, demo data) and start the whole service"
+	@echo "make test        - set up and run everything CI runs: lint, the whole suite, the fast tests with the clock shifted"
+	@echo "make test-fast   - unit tests only (no model, no browser)"
+	@echo "make test-shifted - the fast tests under faketime, +400 days and +1100 days (part of make test)"
+	@echo "make lint        - ruff check and ruff format --check (part of make test)"
+	@echo "make format      - ruff format the tree"
+	@echo "make train       - train the Rasa model if config, domain or data changed"
+	@echo "make validate    - rasa data validate"
+	@echo "make migrate     - apply the database migrations"
+	@echo "make eval        - triage and topic evaluation on the labelled sets"
+	@echo "make bench       - latency/throughput/start-up/memory benchmark"
+	@echo "make venv        - create .venv with the pinned dependencies"
+	@echo "make chromium    - install Debian's chromium (browser tests)"
+	@echo "make faketime    - install Debian's faketime (clock-shift guard)"
+	@echo "make clean       - remove the venv stamps, models, var/ and test artifacts"
 
 $(STAMPS):
 	@mkdir -p $(STAMPS)
@@ -39,6 +48,13 @@ chromium:
 	@if [ ! -x /usr/bin/chromium ]; then \
 	  if [ "$$(id -u)" = "0" ]; then (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "Chromium missing: sudo apt-get install chromium (browser tests will be skipped)"; fi; \
+	fi
+
+# Debian's faketime for the clock-shift guard (test-shifted).
+faketime:
+	@if ! command -v faketime >/dev/null; then \
+	  if [ "$$(id -u)" = "0" ]; then (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null; \
+	  else echo "faketime missing: sudo apt-get install faketime"; exit 1; fi; \
 	fi
 
 # ---------------------------------------------------------------- model
@@ -64,15 +80,31 @@ run: $(STAMPS)/venv $(STAMPS)/model
 	$(PY) scripts/serve.py
 
 # ---------------------------------------------------------------- test
-test: $(STAMPS)/venv $(STAMPS)/model chromium
+test: $(STAMPS)/venv $(STAMPS)/model chromium faketime
+	@$(MAKE) --no-print-directory lint
 	@set -o pipefail; $(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+	@$(MAKE) --no-print-directory test-shifted
 
 test-fast: $(STAMPS)/venv
-	$(PY) -m pytest -q -m "not stack and not browser" tests/unit
+	$(PY) -m pytest -q -p no:cacheprovider -m "not stack and not browser" tests/unit
+
+# The guard against time-bombs: the fast tests (unit, and integration without the real stack or a
+# browser) with the wall clock moved 400 days and 3 years ahead. Every time in a test comes from the
+# injected clock, so these pass unchanged; a datetime.now() that slips into the product fails here.
+SHIFTED_TESTS := -m "not stack and not browser" tests/unit tests/integration
+test-shifted: $(STAMPS)/venv faketime
+	@for shift in +400d +1100d; do \
+	  echo "== fast tests with the clock shifted $$shift (faketime)"; \
+	  FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f "$$shift" $(PY) -m pytest -q -p no:cacheprovider -x $(SHIFTED_TESTS) || exit 1; \
+	done
 
 lint: $(STAMPS)/venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMPS)/venv
+	$(VENV)/bin/ruff format .
 
 eval: $(STAMPS)/venv $(STAMPS)/model
 	@rc=0; \
@@ -89,4 +121,4 @@ bench: $(STAMPS)/venv $(STAMPS)/model
 clean:
 	rm -rf $(STAMPS) models var test-artifacts
 
-.PHONY: help venv chromium train validate migrate run test test-fast lint eval bench clean
+.PHONY: help venv chromium faketime train validate migrate run test test-fast test-shifted lint format eval bench clean
