@@ -10,7 +10,19 @@ Deterministic and stdlib-only; the recovery-day windows come from core.timeline.
 """
 
 from .engine import infer_day, screen
-from .model import Finding, Level, TriageResult
-from .replies import patient_reply, reason_text
+from .model import Finding, Level, ModelSignal, TriageResult
+from .replies import UNPLACED_REASON, patient_reply, reason_text, reply_language, unplaced_reply
 
-__all__ = ["Finding", "Level", "TriageResult", "infer_day", "patient_reply", "reason_text", "screen"]
+__all__ = [
+    "UNPLACED_REASON",
+    "Finding",
+    "Level",
+    "ModelSignal",
+    "TriageResult",
+    "infer_day",
+    "patient_reply",
+    "reason_text",
+    "reply_language",
+    "screen",
+    "unplaced_reply",
+]

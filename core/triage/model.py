@@ -54,7 +54,23 @@ class TriageResult:
     needs_day: bool = False  # day unknown and the outcome (none/routine) depends on it
     self_harm: bool = False
     day_used: int | None = None  # the day the screen applied: the caller's, else one stated in the text
+    language: str | None = None  # "en" or "es" when known (the safety reply's language)
 
     @property
     def escalates(self) -> bool:
         return self.level is not Level.NONE
+
+
+@dataclass(frozen=True)
+class ModelSignal:
+    """One verdict of the learned red-flag model (core.triage_model) above its threshold.
+
+    ``label`` is ``"emergency"`` or ``"urgent"`` (needs a clinician today); ``score`` the
+    model's probability; ``like`` the lexicon finding code of the most similar training
+    message, when there is one (what the message resembles, for staff).
+    """
+
+    label: str
+    score: float
+    threshold: float
+    like: str | None = None

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 # code -> (short label, group)
 LABELS: dict[str, tuple[str, str]] = {
+    "model.emergency": ("learned screen: possible emergency", "read by the learned model, no keyword matched"),
+    "model.urgent": ("learned screen: needs a clinician today", "read by the learned model, no keyword matched"),
     "emergency.breathing": ("trouble breathing / wheezing", "possible severe reaction"),
     "emergency.throat": ("throat or tongue swelling / trouble swallowing", "possible severe allergic reaction"),
     "emergency.allergic_swelling": ("lips or face swelling fast / with hives", "possible severe allergic reaction"),

