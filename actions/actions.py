@@ -264,8 +264,20 @@ class ActionSymptomReport(Action):
         expected = list(getattr(result, "expected", None) or [])
         if expected:
             _say(dispatcher, answers.reassure(expected, day, channel=turn.channel, clinic=turn.clinic))
+            return _done("symptom_report", *events)
+        # Nothing recognised as expected healing: never reassure what we did not recognise (policy:
+        # "any symptom the assistant cannot place with confidence" is routine). Staff review it.
+        from core.triage import UNPLACED_REASON, reply_language, unplaced_reply
+
+        reason = f"{UNPLACED_REASON}, day {day if day is not None else 'unknown'}"
+        if escalate(turn, level="routine", reason=reason, findings=[]):
+            language = reply_language(result, text)
+            _say(
+                dispatcher,
+                [Reply(unplaced_reply(clinic_name=turn.clinic.name, clinic_phone=turn.clinic.phone, language=language))],
+            )
         else:
-            _say(dispatcher, answers.answer("normal_reactions", day, channel=turn.channel, clinic=turn.clinic))
+            _say(dispatcher, answers.could_not_pass_on(turn.clinic))
         return _done("symptom_report", *events)
 
 

@@ -22,6 +22,7 @@ from core.clock import SystemClock
 from core.conversations import ConversationService
 from core.db import make_engine, make_session_factory
 from core.ports import Assistant
+from core.screening import Screener, load_screener
 from core.settings import PROJECT_ROOT, Settings, load_settings
 from core.spool import Spool
 
@@ -80,6 +81,7 @@ def create_app(
     clock: SystemClock | None = None,
     sms_sender: object | None = None,
     start_workers: bool = True,
+    screener: Screener | None = None,
 ) -> FastAPI:
     settings = settings or load_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -98,6 +100,8 @@ def create_app(
         spool=spool,
         assistant_timeout_s=settings.rasa_timeout_s,
         public_url=settings.public_url,
+        # the red-flag screen: the lexicon, raised by the learned model (loaded once per process)
+        screener=screener or load_screener(settings.triage_model),
     )
     container = Container(
         settings=settings,

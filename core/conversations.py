@@ -28,8 +28,10 @@ from core.db import now_of, session_scope
 from core.models import Conversation, Message, Patient
 from core.ports import Assistant, AssistantReply, AssistantUnavailable, Clock
 from core.recovery import recovery_for_conversation
+from core.screening import Screener
 from core.spool import Spool
 from core.topics import TOPIC_IDS
+from core.triage.replies import reply_language
 
 log = logging.getLogger("aftercare.conversations")
 
@@ -119,8 +121,10 @@ class ConversationService:
         spool: Spool | None = None,
         assistant_timeout_s: float = 8.0,
         public_url: str = "",
+        screener: Screener | None = None,
     ) -> None:
         self.session_factory = session_factory
+        self.screener = screener or Screener()
         self.assistant = assistant
         self.clock = clock
         self.spool = spool
@@ -226,8 +230,9 @@ class ConversationService:
 
     def _prepare(self, message_id: str) -> _Plan | TurnResult:
         from core.dates import parse_treatment_date
-        from core.triage import Level, patient_reply, reason_text, screen
+        from core.triage import Level, patient_reply, reason_text
 
+        screen = self.screener.screen
         with session_scope(self.session_factory) as s:
             msg = s.get(Message, message_id)
             if msg is None:
@@ -290,7 +295,9 @@ class ConversationService:
                     message_id=msg.id,
                 )
                 escalation_ref = {"id": change.escalation.id, "level": change.escalation.level}
-                escalation_reply = patient_reply(triage, clinic_name=clinic.name, clinic_phone=clinic.phone)
+                escalation_reply = patient_reply(
+                    triage, clinic_name=clinic.name, clinic_phone=clinic.phone, language=reply_language(triage, text)
+                )
                 if triage.level.rank >= Level.URGENT.rank and (change.created or change.raised):
                     self._alert_on_call(s, clinic, change.escalation, rec.day)
 
@@ -406,9 +413,9 @@ class ConversationService:
         self, *, channel: str, conversation_id: str | None, text: str, extra: dict[str, Any] | None = None
     ) -> TurnResult:
         """The database is unreachable: screen anyway, answer safely, spool the message for replay."""
-        from core.triage import Level, patient_reply, reason_text, screen
+        from core.triage import Level, patient_reply, reason_text
 
-        triage = screen(text, None)
+        triage = self.screener.screen(text, None)
         record = {
             "channel": channel,
             "conversation_id": conversation_id,
@@ -422,7 +429,7 @@ class ConversationService:
         if self.spool is not None:
             self.spool.append(record)
         if triage.level.rank >= Level.ROUTINE.rank:
-            text_out = patient_reply(triage, clinic_name="the clinic", clinic_phone="")
+            text_out = patient_reply(triage, clinic_name="", clinic_phone="", language=reply_language(triage, text))
         else:
             text_out = holding_reply("")
         ref = {"id": "pending", "level": triage.level.value} if triage.level.rank >= Level.ROUTINE.rank else None

@@ -52,3 +52,15 @@ class Clock(Protocol):
     def now(self) -> datetime: ...
 
     def today(self) -> date: ...
+
+
+class RedFlagPrediction(Protocol):
+    signals: list[Any]  # core.triage.ModelSignal above their thresholds
+    spanish: bool
+    scores: dict[str, float]
+
+
+class RedFlagModel(Protocol):
+    """The learned red-flag model (core.triage_model.classifier.RedFlagModel in the product)."""
+
+    def predict(self, text: str, day: int | None) -> RedFlagPrediction: ...

@@ -57,6 +57,7 @@ class Settings:
     allowed_origins: list[str] = field(default_factory=list)
     clinic_timezone: str = "America/New_York"
     log_level: str = "INFO"
+    triage_model: bool = True  # the learned red-flag model beside the lexicon (AFTERCARE_TRIAGE_MODEL=off: lexicon alone)
 
     @property
     def is_development(self) -> bool:
@@ -139,6 +140,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             allowed_origins=origins,
             clinic_timezone=os.environ.get("AFTERCARE_CLINIC_TIMEZONE", "America/New_York"),
             log_level=os.environ.get("AFTERCARE_LOG_LEVEL", "INFO").upper(),
+            triage_model=os.environ.get("AFTERCARE_TRIAGE_MODEL", "on").strip().lower() not in {"off", "0", "false", "no"},
         )
     finally:
         if environ is not None:

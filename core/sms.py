@@ -37,6 +37,7 @@ from core.db import now_of, session_scope
 from core.models import Conversation, Message, SmsOptOut
 from core.patients import by_phone
 from core.recovery import recovery_for_conversation
+from core.screening import Screener
 
 log = logging.getLogger("aftercare.sms")
 
@@ -419,8 +420,15 @@ class SmsChannel:
     """Inbound SMS: store once, keywords first, then the conversation service (in the background)."""
 
     def __init__(
-        self, *, session_factory: sessionmaker, conversations: Any, clock: Any, processing_lease_s: float = 60.0
+        self,
+        *,
+        session_factory: sessionmaker,
+        conversations: Any,
+        clock: Any,
+        processing_lease_s: float = 60.0,
+        screener: Screener | None = None,
     ) -> None:
+        self.screener = screener or Screener()
         self.session_factory = session_factory
         self.conversations = conversations  # core.conversations.ConversationService
         self.clock = clock
@@ -537,13 +545,10 @@ class SmsChannel:
         """Photos go to staff: a routine escalation unless the text's own red flag already escalates."""
         covered = False
         if text:
-            try:
-                from core.triage import Level, screen
+            from core.triage import Level
 
-                day = recovery_for_conversation(s, conv.id, self.clock.today()).day
-                covered = screen(text, day).level.rank >= Level.ROUTINE.rank
-            except ImportError:  # pragma: no cover - triage module missing
-                covered = False
+            day = recovery_for_conversation(s, conv.id, self.clock.today()).day
+            covered = self.screener.screen(text, day).level.rank >= Level.ROUTINE.rank
         if not covered:
             n = len(msg.media_urls or [])
             esc_service.record(
@@ -621,13 +626,13 @@ class SmsChannel:
 
     def _screen_only(self, message_id: str) -> None:
         """An opted-out number wrote: no assistant, no reply; a red flag still escalates (and alerts on-call)."""
-        from core.triage import Level, reason_text, screen
+        from core.triage import Level, reason_text
 
         with session_scope(self.session_factory) as s:
             msg = s.get(Message, message_id)
             conv = s.get(Conversation, msg.conversation_id)
             day = recovery_for_conversation(s, conv.id, self.clock.today()).day
-            triage = screen((msg.text or "")[:MAX_PROCESS_CHARS], day)
+            triage = self.screener.screen(msg.text or "", day)
             if triage.level.rank >= Level.ROUTINE.rank:
                 change = esc_service.record(
                     s,

@@ -27,5 +27,9 @@ async def healthz(container: ContainerDep) -> JSONResponse:
         missing.append("assistant")
     if missing:
         return JSONResponse({"status": "starting", "missing": missing}, status_code=503)
+    screener = container.conversations.screener
+    if screener.model is None:
+        # still serving (the lexicon screens every message), but staff and monitoring must know
+        return JSONResponse({"status": "degraded", "degraded": {"triage_model": screener.status}})
     cache["ok_until"] = now + 2.0
     return JSONResponse({"status": "ok"})

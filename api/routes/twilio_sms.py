@@ -252,6 +252,7 @@ def setup(container: Container) -> None:
         conversations=container.conversations,
         clock=container.clock,
         processing_lease_s=lease,
+        screener=container.conversations.screener,
     )
 
 

@@ -427,6 +427,9 @@ def fake_triage(monkeypatch):
     module.Level = FakeLevel
     module.reason_text = lambda result, day: f"fake reason day {day}"
     module.patient_reply = lambda result, clinic_name, clinic_phone: f"URGENT reply from {clinic_name} {clinic_phone}"
+    module.UNPLACED_REASON = "routine: unplaced"
+    module.reply_language = lambda result, text=None: "en"
+    module.unplaced_reply = lambda clinic_name, clinic_phone, language: f"NOT SURE, passed to {clinic_name} ({language})"
     monkeypatch.setitem(sys.modules, "core.triage", module)
     return module
 
@@ -576,3 +579,25 @@ def test_real_triage_uses_a_day_stated_in_the_message(db) -> None:
     tracker = make_tracker("im on day 2 and my face is still red", "symptom_report", conv, escalated=None)
     messages, _ = run(actions().ActionSymptomReport(), tracker)
     assert "normal healing on day 2" in texts(messages)
+
+
+def test_a_symptom_the_screen_cannot_place_is_not_reassured_but_passed_to_staff(db, fake_triage) -> None:
+    """Policy: 'any symptom the assistant cannot place with confidence' is routine, never reassured."""
+    conv = patient_conversation(db, TODAY - timedelta(days=3))
+    fake_triage.result = FakeResult(level=FakeLevel.NONE, expected=[])
+    messages, slots = run(
+        actions().ActionSymptomReport(), make_tracker("my face feels odd", "symptom_report", conv, escalated=None)
+    )
+    assert texts(messages) == "NOT SURE, passed to Glow Skin Studio (en)"
+    assert "normal" not in texts(messages).lower()
+    [esc] = escalations(db)
+    assert esc.level == "routine" and esc.reason.startswith("routine: unplaced") and esc.recovery_day == 3
+
+
+def test_the_unplaced_reply_is_honest_in_both_languages() -> None:
+    from core.triage import unplaced_reply
+
+    en = unplaced_reply(clinic_name="Glow", clinic_phone="(201) 555-0100", language="en")
+    es = unplaced_reply(clinic_name="Glow", clinic_phone="(201) 555-0100", language="es")
+    assert "not sure" in en and "passed it to the Glow team" in en and "normal" not in en and "911" in en
+    assert "No estoy seguro" in es and "Glow" in es and "911" in es and "(201) 555-0100" in es
