@@ -101,7 +101,7 @@ def create_app(
         assistant_timeout_s=settings.rasa_timeout_s,
         public_url=settings.public_url,
         # the red-flag screen: the lexicon, raised by the learned model (loaded once per process)
-        screener=screener or load_screener(settings.triage_model),
+        screener=screener or load_screener(settings.triage_model, settings.triage_threads),
     )
     container = Container(
         settings=settings,

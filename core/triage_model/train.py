@@ -4,8 +4,11 @@
     python -m core.triage_model.train --check    # exit 1 if weights/ is stale for the data
 
 Training data: every YAML file in ``triage-data/train/`` plus ``tests/data/triage_set.yml``
-(the lexicon's tuning set). The hold-out (``tests/data/triage_holdout.yml``) and the frozen
-blind sets (``tests/data/triage_blind_*.yml``) are never read here.
+(the lexicon's tuning set), and, as ordinary traffic that must not escalate, the assistant's
+NLU training examples (``data/nlu/``: FAQ questions, greetings, goodbyes, "I want a human",
+out-of-scope chat) except symptom reports and any example the lexicon flags. The hold-out
+(``tests/data/triage_holdout.yml``), the frozen blind sets (``tests/data/triage_blind_*.yml``)
+and the NLU evaluation sets (``tests/data/nlu_*.yml``) are never read here.
 
 Thresholds are chosen on 5-fold out-of-fold scores of the training data, for the screen as it
 runs (the lexicon OR the model): the emergency head's lowest threshold that over-calls at most
@@ -35,8 +38,43 @@ C = 16.0  # swept on 5-fold CV of the training data: 1, 4, 16, 64, 256 (docs/tri
 SEED = 13
 
 
+NLU_DIR = ROOT / "data" / "nlu"
+NLU_SKIP_INTENTS = {"symptom_report"}
+NLU_FALSE_ALARM_BUDGET = 0.01  # ordinary questions and chat escalated by the model
+
+
 def training_files() -> list[Path]:
-    return sorted(TRAIN_DIR.glob("*.yml")) + EXTRA_TRAIN
+    return sorted(TRAIN_DIR.glob("*.yml")) + EXTRA_TRAIN + sorted(NLU_DIR.glob("*.yml"))
+
+
+def nlu_items(paths: list[Path]) -> list[dict[str, Any]]:
+    """The assistant's NLU examples as expected-none messages (ordinary traffic), on varied days."""
+    import re
+
+    import yaml
+
+    from core.triage import Level, screen
+
+    out: list[dict[str, Any]] = []
+    for p in paths:
+        for block in (yaml.safe_load(p.read_text(encoding="utf-8")) or {}).get("nlu", []):
+            intent = block.get("intent")
+            if not intent or intent in NLU_SKIP_INTENTS:
+                continue
+            for line in str(block.get("examples", "")).splitlines():
+                line = line.strip()
+                if not line.startswith("- "):
+                    continue
+                text = re.sub(
+                    r"\[([^\]]+)\]\([^)]*\)|\[([^\]]+)\]\{[^}]*\}", lambda m: m.group(1) or m.group(2), line[2:]
+                ).strip()
+                h = int(hashlib.sha1(text.encode("utf-8")).hexdigest()[:6], 16)
+                day = None if h % 4 == 0 else h % 15
+                res = screen(text, day)
+                if res.level is not Level.NONE or res.needs_day:
+                    continue  # it mentions something the policy escalates or that depends on the day
+                out.append({"text": text, "day": day, "expect": "none", "lang": "en", "style": f"nlu:{intent}", "source": "nlu"})
+    return out
 
 
 def load_items(paths: list[Path]) -> list[dict[str, Any]]:
@@ -151,12 +189,15 @@ def figures(expect: np.ndarray, got: np.ndarray) -> dict[str, Any]:
     }
 
 
-def choose_thresholds(expect: np.ndarray, lex: np.ndarray, red: np.ndarray, emg: np.ndarray) -> tuple[float, float]:
+def choose_thresholds(
+    expect: np.ndarray, lex: np.ndarray, red: np.ndarray, emg: np.ndarray, nlu: np.ndarray | None = None
+) -> tuple[float, float]:
     """Both thresholds at once: the fewest missed red flags plus under-called emergencies, among the
     pairs whose false alarms on expected healing stay within budget and whose emergency head
     over-calls at most EMERGENCY_OVERCALL of the non-emergency messages. Ties go to higher thresholds."""
     grid = np.round(np.arange(0.05, 0.991, 0.01), 2)
-    none, non_emg, is_red, is_emg = expect == 0, expect < 3, expect >= 2, expect == 3
+    nlu = np.zeros(len(expect), dtype=bool) if nlu is None else nlu
+    none, non_emg, is_red, is_emg = (expect == 0) & ~nlu, expect < 3, expect >= 2, expect == 3
     best: tuple[int, float, float] | None = None
     for t_emg in grid:
         if ((emg >= t_emg) & non_emg & (lex < 3)).sum() / max(non_emg.sum(), 1) > EMERGENCY_OVERCALL:
@@ -164,6 +205,8 @@ def choose_thresholds(expect: np.ndarray, lex: np.ndarray, red: np.ndarray, emg:
         for t_red in grid:
             got = combined_levels(lex, red, emg, t_red, t_emg)
             if (none & (got > 0)).sum() / max(none.sum(), 1) > FALSE_ALARM_BUDGET:
+                continue
+            if nlu.any() and (nlu & (got > 0)).sum() / nlu.sum() > NLU_FALSE_ALARM_BUDGET:
                 continue
             cost = int((is_red & (got < 2)).sum() + (is_emg & (got < 3)).sum())
             if best is None or cost < best[0] or (cost == best[0] and t_red + t_emg > best[1] + best[2]):
@@ -186,7 +229,7 @@ def train(out_dir: Path) -> dict[str, Any]:
     from .features import DAY_BUCKETS, N_HASH
 
     paths = training_files()
-    items = load_items(paths)
+    items = load_items([p for p in paths if p.parent != NLU_DIR]) + nlu_items([p for p in paths if p.parent == NLU_DIR])
     started = time.perf_counter()
     encoder = SentenceEncoder()
     embeds = embed_all([it["text"] for it in items], encoder)
@@ -199,14 +242,17 @@ def train(out_dir: Path) -> dict[str, Any]:
     }
     lex = lexicon_levels(items)
     oof = {name: out_of_fold(x, y) for name, y in targets.items()}
-    t_red, t_emg = choose_thresholds(expect, lex, oof["red"], oof["emergency"])
+    nlu = np.array([it.get("source") == "nlu" for it in items])
+    t_red, t_emg = choose_thresholds(expect, lex, oof["red"], oof["emergency"], nlu)
     got = combined_levels(lex, oof["red"], oof["emergency"], t_red, t_emg)
     spanish = np.array([it["lang"] == "es" for it in items])
+    triage = ~nlu
     cv = {
-        "all": figures(expect, got),
-        "en": figures(expect[~spanish], got[~spanish]),
-        "es": figures(expect[spanish], got[spanish]),
-        "lexicon_alone": figures(expect, lex),
+        "triage_data": figures(expect[triage], got[triage]),
+        "en": figures(expect[triage & ~spanish], got[triage & ~spanish]),
+        "es": figures(expect[triage & spanish], got[triage & spanish]),
+        "nlu_ordinary_traffic": {"messages": int(nlu.sum()), "escalated": int((got[nlu] > 0).sum())},
+        "lexicon_alone_triage_data": figures(expect[triage], lex[triage]),
         "spanish_head_accuracy": round(float(((oof["spanish"] >= 0.5) == targets["spanish"].astype(bool)).mean()), 4),
     }
     arrays: dict[str, np.ndarray] = {}
@@ -242,6 +288,7 @@ def train(out_dir: Path) -> dict[str, Any]:
         "training_files": [str(p.relative_to(ROOT)) for p in paths],
         "training_data_sha256": data_digest(paths),
         "training_messages": len(items),
+        "training_nlu_negatives": int(nlu.sum()),
         "training_by_level": {k: int((expect == v).sum()) for k, v in RANK.items()},
         "training_spanish": int(spanish.sum()),
         "cross_validation_5_fold": cv,

@@ -116,3 +116,15 @@ def test_access_log_keeps_no_chat_token_or_session_id(stack):
     assert "POST /api/v1/chat/sessions/<session>/messages" in log
     assert p["chat_token"] not in log
     assert session_id not in log
+
+
+def test_the_learned_screen_catches_what_no_keyword_names_in_spanish_too(stack):
+    """Through the real API process: the learned model is loaded at start-up and screens first."""
+    _, body = chat(stack, "me desmaye en la cocina hace rato y todavia me siento muy mal")
+    assert body["escalation"]["level"] == "emergency"
+    first = body["replies"][0]["text"].splitlines()[0]
+    assert first.startswith("Llame al 911")
+    rows = httpx.get(
+        f"{stack.base_url}/api/v1/escalations?status=open", headers={"Authorization": f"Bearer {stack.token}"}
+    ).json()
+    assert body["escalation"]["id"] in [r["id"] for r in rows]
