@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from api.deps import ContainerDep, SessionDep
 from api.inbox import auth
@@ -179,14 +180,22 @@ def login_page(request: Request, session: SessionDep, container: ContainerDep, n
         rec, user, _ = staff_service.load_session(session, cookie_value=raw, now=container.clock.now(), touch=False)
         if rec is not None:
             return RedirectResponse(safe_next(next), status_code=303)
-    return _login_form(request, container, next=next, why=why)
+    return _login_form(request, container, next=next, why=why, session=session)
 
 
 def _login_form(
-    request: Request, container, *, next: str = "", why: str = "", error: str = "", email: str = "", status: int = 200
+    request: Request,
+    container,
+    *,
+    next: str = "",
+    why: str = "",
+    error: str = "",
+    email: str = "",
+    status: int = 200,
+    session: Session | None = None,
 ) -> Response:
     token = auth.new_login_csrf()
-    request.state.clinic_name = getattr(request.state, "clinic_name", None) or _public_clinic_name(request)
+    request.state.clinic_name = getattr(request.state, "clinic_name", None) or _public_clinic_name(request, session)
     notices = {
         "idle": "You were signed out after 30 minutes without activity. Sign in again.",
         "expired": "Your session ended (12 hours). Sign in again.",
@@ -216,11 +225,18 @@ def _login_form(
     return response
 
 
-def _public_clinic_name(request: Request) -> str:
-    """The clinic's name for the sign-in page (public information)."""
+def _public_clinic_name(request: Request, session: Session | None = None) -> str:
+    """The clinic's name for the sign-in page (public information).
+
+    Read through the request's own session when it has one: a second session would wait behind
+    the first one's SQLite write lock (BEGIN IMMEDIATE) for the whole busy timeout, which is how a
+    junk cookie on GET /inbox/login used to freeze the database for 15 s."""
     try:
+        if session is not None:
+            clinic = session.get(Clinic, 1)  # read only: never create the row from a public page
+            return clinic.name if clinic is not None else "Aftercare"
         with request.app.state.container.session_factory() as s:
-            clinic = s.get(Clinic, 1)  # read only: never create the row from a public page
+            clinic = s.get(Clinic, 1)
             return clinic.name if clinic is not None else "Aftercare"
     except Exception:  # the sign-in page must render even if the database is struggling
         return "Aftercare"
@@ -239,7 +255,13 @@ def login(
     email = email.strip()[:200]
     if not csrf_ok:
         return _login_form(
-            request, container, next=next, error="The sign-in form expired. Please try again.", email=email, status=403
+            request,
+            container,
+            next=next,
+            error="The sign-in form expired. Please try again.",
+            email=email,
+            status=403,
+            session=session,
         )
     now = container.clock.now()
     user = staff_service.authenticate(session, email=email, password=password[:1024], now=now)
@@ -264,6 +286,7 @@ def login(
             email=email,
             status=401,
             error="Wrong email or password, or the account is locked. After 5 failed attempts an account is locked for 15 minutes.",
+            session=session,
         )
     # a new sign-in always gets a new session; a session this browser still held ends
     previous = request.cookies.get(auth.cookie_name(container.settings.secure_cookies))

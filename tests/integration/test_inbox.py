@@ -749,3 +749,30 @@ def test_each_sign_in_gets_its_own_session(ib):
         assert s.get(StaffSession, staff_service.hash_token(first)).ended_at is not None
     ib.clock.advance(hours=12, minutes=1)
     assert ca.get("/inbox", follow_redirects=False).status_code == 303
+
+
+def test_a_junk_session_cookie_on_the_sign_in_page_opens_one_database_session(ib_sqlite):
+    """SQLite: a second session inside the request waited behind the first one's write lock for the
+    whole busy timeout (15 s), freezing every writer, emergencies included (issue 16, item 1)."""
+    from api.inbox import auth
+
+    container = ib_sqlite.app.state.container
+    real_factory = container.session_factory
+    opened: list[int] = []
+
+    class CountingFactory:
+        kw = real_factory.kw
+
+        def __call__(self, *a, **kw):
+            opened.append(1)
+            return real_factory(*a, **kw)
+
+    container.session_factory = CountingFactory()
+    try:
+        ib_sqlite.client.cookies.set(auth.cookie_name(container.settings.secure_cookies), "junk-" + "x" * 40)
+        r = ib_sqlite.client.get("/inbox/login")
+    finally:
+        container.session_factory = real_factory
+        ib_sqlite.client.cookies.clear()
+    assert r.status_code == 200 and "Sign in" in r.text
+    assert len(opened) == 1
