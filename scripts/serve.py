@@ -57,6 +57,11 @@ class Stack:
         env["AFTERCARE_PORT"] = str(self.port)
         env.setdefault("AFTERCARE_RASA_URL", f"http://127.0.0.1:{rasa_port}")
         env.setdefault("AFTERCARE_ACTION_URL", f"http://127.0.0.1:{action_port}/webhook")
+        # Rasa -> action server: a token per run, sent as a header (actions/server.py checks it)
+        if not env.get("AFTERCARE_ACTION_TOKEN"):
+            import secrets
+
+            env["AFTERCARE_ACTION_TOKEN"] = secrets.token_urlsafe(32)
         env["RASA_TELEMETRY_ENABLED"] = "false"
         # short timeouts on every hop: the API waits 8 s (AFTERCARE_RASA_TIMEOUT), so Rasa's own
         # turn budget must end first; Rasa's default lock lifetime (60 s) is far too long for chat
@@ -72,7 +77,15 @@ class Stack:
         run_dir = Path(env.get("AFTERCARE_DATA_DIR") or ROOT / "var") / "run"
         run_dir.mkdir(parents=True, exist_ok=True)
         path = run_dir / f"endpoints-{self.port}.yml"
-        path.write_text(f'action_endpoint:\n  url: "{env["AFTERCARE_ACTION_URL"]}"\n')
+        token = env["AFTERCARE_ACTION_TOKEN"]
+        # the file holds the token: readable by this user only
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(
+                f'action_endpoint:\n  url: "{env["AFTERCARE_ACTION_URL"]}"\n'
+                f'  headers:\n    X-Aftercare-Action-Token: "{token}"\n'
+            )
+        os.chmod(path, 0o600)
         return path
 
     def start(self, wait: bool = True, timeout: float = 240.0) -> None:
@@ -87,7 +100,7 @@ class Stack:
         endpoints = self._endpoints_file(env)
         self._env = env
         self.procs = [
-            Proc("actions", [py, "-m", "rasa_sdk", "--actions", "actions", "--port", str(action_port)]),
+            Proc("actions", [py, "-m", "actions.server", "--host", "127.0.0.1", "--port", str(action_port)]),
             Proc(
                 "rasa",
                 [

@@ -128,3 +128,29 @@ def test_the_learned_screen_catches_what_no_keyword_names_in_spanish_too(stack):
         f"{stack.base_url}/api/v1/escalations?status=open", headers={"Authorization": f"Bearer {stack.token}"}
     ).json()
     assert body["escalation"]["id"] in [r["id"] for r in rows]
+
+
+def test_the_action_server_answers_only_rasa_on_loopback(stack):
+    """Issue 16, item 2: it listened on 0.0.0.0 with no authentication."""
+    import socket
+
+    from core.settings import port_plan
+
+    action_port = port_plan(stack.port)[1]
+    url = f"http://127.0.0.1:{action_port}/webhook"
+    body = {"next_action": "action_symptom_report", "tracker": {"sender_id": "x", "slots": {}, "events": []}, "domain": {}}
+    assert httpx.post(url, json=body, timeout=10).status_code == 403
+    assert httpx.post(url, json=body, headers={"X-Aftercare-Action-Token": "wrong-token-0123456789"}, timeout=10).status_code == 403
+    token = stack._env["AFTERCARE_ACTION_TOKEN"]
+    assert httpx.post(url, json=body, headers={"X-Aftercare-Action-Token": token}, timeout=10).status_code != 403
+    assert httpx.get(f"http://127.0.0.1:{action_port}/health", timeout=10).status_code == 200
+    # not reachable on another address of this host
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.1", 9))  # TEST-NET-1: no packet is sent for a UDP connect
+            own = s.getsockname()[0]
+        except OSError:
+            own = None
+    if own and not own.startswith("127."):
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://{own}:{action_port}/health", timeout=3)
