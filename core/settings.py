@@ -75,7 +75,18 @@ class Settings:
         return not self.is_development
 
     def validate(self) -> None:
-        """Refuse unsafe defaults outside development."""
+        """Refuse unsafe defaults outside development, and development mode where it would be unsafe."""
+        if self.env == "development":
+            problems = []
+            if self.twilio_enabled:
+                problems.append("real Twilio credentials are set (patients' texts would reach a development server)")
+            if not _loopback(self.host):
+                problems.append(f"AFTERCARE_HOST={self.host} is not a loopback address")
+            if problems:
+                raise SettingsError(
+                    "Refusing to start in development mode: " + "; ".join(problems) + ". Set AFTERCARE_ENV=production "
+                    "(with AFTERCARE_API_TOKEN, AFTERCARE_SECRET_KEY and an https AFTERCARE_PUBLIC_URL)."
+                )
         if self.is_development:
             return
         problems = []
@@ -91,6 +102,15 @@ class Settings:
             problems.append("TWILIO_AUTH_TOKEN is required with TWILIO_ACCOUNT_SID")
         if problems:
             raise SettingsError("Refusing to start outside development: " + "; ".join(problems))
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def port_plan(port: int) -> tuple[int, int]:

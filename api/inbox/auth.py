@@ -73,14 +73,16 @@ def cookie_name(secure: bool) -> str:
 
 
 def wants_json(request: Request) -> bool:
-    if request.url.path.startswith("/inbox/api/"):
+    if request.url.path.startswith(("/inbox/api/", "/simulator/api/")):
         return True
     accept = request.headers.get("accept", "")
     return "application/json" in accept and "text/html" not in accept
 
 
 def safe_next(target: str | None) -> str:
-    """Only a local /inbox path; anything else (other hosts, //evil) goes to /inbox."""
+    """Only a local /inbox path (or the development SMS simulator); anything else (other hosts, //evil) goes to /inbox."""
+    if target == "/simulator":
+        return target
     if not target or not target.startswith("/inbox") or target.startswith("//") or "\\" in target:
         return "/inbox"
     parts = urlsplit(target)

@@ -30,7 +30,8 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from api.container import Container
-from api.deps import ContainerDep
+from api.deps import ContainerDep, SessionDep
+from api.inbox.auth import CurrentStaff
 from api.sms.signature import Params, sign, valid, webhook_auth_token, webhook_url
 from api.sms.twilio_sender import make_sender
 from core.clinic import get_clinic
@@ -315,6 +316,8 @@ WORKERS = [sms_dispatch_worker, sms_recovery_worker]
 
 
 # ---------------------------------------------------------------------- simulator (development/test only)
+# Every simulator route needs a signed-in staff member: it lists patients' names and phones and
+# shows any number's SMS history (issue 16, item 3).
 def _dev_only(container: Container) -> None:
     if not container.settings.is_development:
         raise HTTPException(status_code=404, detail="Not Found")
@@ -328,22 +331,23 @@ class SimulatedSms(BaseModel):
 
 
 @router.get("/simulator", include_in_schema=False)
-def simulator_page(container: ContainerDep) -> HTMLResponse:
+def simulator_page(container: ContainerDep, staff: CurrentStaff) -> HTMLResponse:
     _dev_only(container)
     return HTMLResponse(SIMULATOR_HTML.read_text(encoding="utf-8"))
 
 
 @router.get("/simulator/api/phones", include_in_schema=False)
-def simulator_phones(container: ContainerDep) -> dict:
+def simulator_phones(container: ContainerDep, staff: CurrentStaff, session: SessionDep) -> dict:
     _dev_only(container)
-    with session_scope(container.session_factory) as s:
-        clinic = get_clinic(s)
-        patients = s.execute(select(Patient).where(Patient.phone.is_not(None)).order_by(Patient.created_at).limit(50)).scalars()
-        return {
-            "clinic": {"name": clinic.name, "phone": clinic.phone},
-            "twilio": "twilio" if container.settings.twilio_enabled else "local outbox",
-            "patients": [{"name": p.first_name, "phone": p.phone, "opted_out": bool(p.opted_out)} for p in patients],
-        }
+    # the request's own session: a second one would wait behind its SQLite write lock
+    s = session
+    clinic = get_clinic(s)
+    patients = s.execute(select(Patient).where(Patient.phone.is_not(None)).order_by(Patient.created_at).limit(50)).scalars()
+    return {
+        "clinic": {"name": clinic.name, "phone": clinic.phone},
+        "twilio": "twilio" if container.settings.twilio_enabled else "local outbox",
+        "patients": [{"name": p.first_name, "phone": p.phone, "opted_out": bool(p.opted_out)} for p in patients],
+    }
 
 
 def twilio_params(
@@ -383,9 +387,13 @@ def twilio_params(
 
 
 @router.post("/simulator/api/send", include_in_schema=False)
-async def simulator_send(body: SimulatedSms, request: Request, container: ContainerDep) -> dict:
+async def simulator_send(
+    body: SimulatedSms, request: Request, container: ContainerDep, staff: CurrentStaff, session: SessionDep
+) -> dict:
     """Sign and post an inbound SMS to the webhook exactly as Twilio does."""
     _dev_only(container)
+    # end the sign-in check's transaction first: the webhook this posts to must write (SQLite has one writer)
+    session.commit()
     try:
         phone = normalize_phone(body.phone)
     except PatientError as exc:
@@ -411,31 +419,33 @@ async def simulator_send(body: SimulatedSms, request: Request, container: Contai
 
 
 @router.get("/simulator/api/messages", include_in_schema=False)
-def simulator_messages(container: ContainerDep, phone: str = Query(..., max_length=32)) -> dict:
+def simulator_messages(
+    container: ContainerDep, staff: CurrentStaff, session: SessionDep, phone: str = Query(..., max_length=32)
+) -> dict:
     """What this phone sent and what the outbox sent (or would send) to it."""
     _dev_only(container)
     try:
         phone = normalize_phone(phone)
     except PatientError as exc:
         raise HTTPException(status_code=422, detail=str(exc))
-    with session_scope(container.session_factory) as s:
-        conv_ids = select(Conversation.id).where(Conversation.channel == SMS_CHANNEL, Conversation.phone == phone)
-        inbound = s.execute(select(Message).where(Message.conversation_id.in_(conv_ids), Message.direction == "in")).scalars()
-        outbound = s.execute(select(OutboxMessage).where(OutboxMessage.to == phone)).scalars()
-        items: list[dict[str, Any]] = [
-            {"direction": "in", "text": m.text, "status": m.status, "at": m.created_at.isoformat(), "media": m.media_urls or []}
-            for m in inbound
-        ]
-        items += [
-            {
-                "direction": "out",
-                "text": o.body,
-                "status": o.status,
-                "purpose": o.purpose,
-                "error": o.last_error,
-                "at": o.created_at.isoformat(),
-            }
-            for o in outbound
-        ]
-        items.sort(key=lambda i: i["at"])
-        return {"phone": phone, "opted_out": is_opted_out(s, phone), "messages": items}
+    s = session
+    conv_ids = select(Conversation.id).where(Conversation.channel == SMS_CHANNEL, Conversation.phone == phone)
+    inbound = s.execute(select(Message).where(Message.conversation_id.in_(conv_ids), Message.direction == "in")).scalars()
+    outbound = s.execute(select(OutboxMessage).where(OutboxMessage.to == phone)).scalars()
+    items: list[dict[str, Any]] = [
+        {"direction": "in", "text": m.text, "status": m.status, "at": m.created_at.isoformat(), "media": m.media_urls or []}
+        for m in inbound
+    ]
+    items += [
+        {
+            "direction": "out",
+            "text": o.body,
+            "status": o.status,
+            "purpose": o.purpose,
+            "error": o.last_error,
+            "at": o.created_at.isoformat(),
+        }
+        for o in outbound
+    ]
+    items.sort(key=lambda i: i["at"])
+    return {"phone": phone, "opted_out": is_opted_out(s, phone), "messages": items}

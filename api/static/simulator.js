@@ -113,7 +113,10 @@
   phoneInput.addEventListener("change", function () { lastSid = null; resendBtn.disabled = true; poll(); });
 
   fetch("/simulator/api/phones")
-    .then(function (r) { return r.json(); })
+    .then(function (r) {
+      if (r.status === 401) { window.location.assign("/inbox/login?next=/simulator"); throw new Error("sign in first"); }
+      return r.json();
+    })
     .then(function (data) {
       patientSel.textContent = "";
       var none = document.createElement("option");

@@ -708,7 +708,35 @@ def test_stop_sent_during_an_outage_opts_the_number_out_on_replay(env: Env) -> N
 
 
 # ---------------------------------------------------------------------- simulator
+def _sign_in(env: Env, email: str = "dev@clinic.test") -> None:
+    import re
+
+    from core import staff as staff_service
+
+    password = "correct horse battery staple"
+    with session_scope(env.factory) as s:
+        staff_service.create_staff(s, email=email, display_name="Dev", role="clinician", password=password)
+    page = env.http.get("/inbox/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    r = env.http.post("/inbox/login", data={"email": email, "password": password, "csrf_token": token}, follow_redirects=False)
+    assert r.status_code == 303, r.text[:300]
+
+
+def test_the_simulator_needs_a_signed_in_staff_member(env: Env) -> None:
+    """It lists patients' names and phones and shows any number's texts (issue 16, item 3)."""
+    page = env.http.get("/simulator", follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"].startswith("/inbox/login")
+    for r in (
+        env.http.get("/simulator/api/phones"),
+        env.http.get("/simulator/api/messages", params={"phone": PHONE}),
+        env.http.post("/simulator/api/send", json={"phone": PHONE, "text": "I cant breathe"}),
+    ):
+        assert r.status_code == 401 and PHONE not in r.text and "Ana" not in r.text
+    assert env.q(lambda s: s.query(Message).count()) == 0  # nothing was posted to the webhook
+
+
 def test_simulator_posts_signed_webhooks_over_http_and_shows_the_outbox(env: Env) -> None:
+    _sign_in(env)
     page = env.http.get("/simulator")
     assert page.status_code == 200 and "simulator.js" in page.text
     assert env.http.get("/static/simulator.js").status_code == 200

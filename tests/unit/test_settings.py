@@ -44,3 +44,30 @@ def test_internal_ports_never_collide_between_neighbouring_instances():
         assert rasa not in seen and actions not in seen
         seen.update({rasa, actions})
     assert port not in seen
+
+
+def test_development_mode_refuses_real_twilio_credentials():
+    """Issue 16, item 3: development mode exposes the simulator and demo data; never with real patients' texts."""
+    env = {
+        "AFTERCARE_ENV": "development",
+        "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
+        "TWILIO_AUTH_TOKEN": "real-token-0123456789",
+        "TWILIO_FROM_NUMBER": "+12015550100",
+    }
+    with pytest.raises(SettingsError, match="real Twilio credentials.*AFTERCARE_ENV=production"):
+        load_settings(env)
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.20", "::"])
+def test_development_mode_refuses_a_non_loopback_interface(host):
+    with pytest.raises(SettingsError, match="not a loopback address"):
+        load_settings({"AFTERCARE_ENV": "development", "AFTERCARE_HOST": host})
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1", "localhost"])
+def test_development_mode_on_loopback_starts(host):
+    assert load_settings({"AFTERCARE_ENV": "development", "AFTERCARE_HOST": host}).host == host
+
+
+def test_test_mode_may_sign_with_a_twilio_token():
+    assert load_settings({"AFTERCARE_ENV": "test", "TWILIO_AUTH_TOKEN": "t" * 20}).env == "test"
