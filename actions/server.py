@@ -31,8 +31,8 @@ def _is_loopback(host: str) -> bool:
 
 def create_app(token: str):
     """rasa_sdk's Sanic app with the token check in front of it."""
-    from sanic import response
     from rasa_sdk.endpoint import create_app as sdk_app
+    from sanic import response
 
     if len(token) < 16:
         raise SystemExit(f"{TOKEN_ENV} must be set to a random value of 16+ characters")

@@ -82,8 +82,7 @@ class Stack:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(
-                f'action_endpoint:\n  url: "{env["AFTERCARE_ACTION_URL"]}"\n'
-                f'  headers:\n    X-Aftercare-Action-Token: "{token}"\n'
+                f'action_endpoint:\n  url: "{env["AFTERCARE_ACTION_URL"]}"\n  headers:\n    X-Aftercare-Action-Token: "{token}"\n'
             )
         os.chmod(path, 0o600)
         return path

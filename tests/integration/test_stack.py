@@ -140,7 +140,9 @@ def test_the_action_server_answers_only_rasa_on_loopback(stack):
     url = f"http://127.0.0.1:{action_port}/webhook"
     body = {"next_action": "action_symptom_report", "tracker": {"sender_id": "x", "slots": {}, "events": []}, "domain": {}}
     assert httpx.post(url, json=body, timeout=10).status_code == 403
-    assert httpx.post(url, json=body, headers={"X-Aftercare-Action-Token": "wrong-token-0123456789"}, timeout=10).status_code == 403
+    assert (
+        httpx.post(url, json=body, headers={"X-Aftercare-Action-Token": "wrong-token-0123456789"}, timeout=10).status_code == 403
+    )
     token = stack._env["AFTERCARE_ACTION_TOKEN"]
     assert httpx.post(url, json=body, headers={"X-Aftercare-Action-Token": token}, timeout=10).status_code != 403
     assert httpx.get(f"http://127.0.0.1:{action_port}/health", timeout=10).status_code == 200
