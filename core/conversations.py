@@ -25,6 +25,7 @@ from core import escalations as esc_service
 from core import outbox
 from core.clinic import get_clinic
 from core.db import now_of, session_scope
+from core.inbound import clean_text
 from core.models import Conversation, Message, Patient
 from core.ports import Assistant, AssistantReply, AssistantUnavailable, Clock
 from core.recovery import recovery_for_conversation
@@ -142,6 +143,7 @@ class ConversationService:
         media_urls: list[str] | None = None,
     ) -> tuple[Message, bool]:
         """Store an inbound message. Returns (message, created); a repeated external id is not stored twice."""
+        text = clean_text(text)
         if external_id:
             existing = session.execute(
                 select(Message).where(Message.channel == conversation.channel, Message.external_id == external_id)
@@ -246,7 +248,7 @@ class ConversationService:
             rec = recovery_for_conversation(s, conv.id, today)
             text = (msg.text or "")[:MAX_TEXT]  # the full text stays stored; the assistant reads the first 2,000 characters
             assistant_text: str | None = text
-            screen_texts = [text]
+            screen_texts = [msg.text or ""]  # the screen reads the whole message
 
             # the answer to "when was your treatment?"
             if conv.awaiting and conv.awaiting.startswith(AWAIT_DATE):
@@ -415,6 +417,7 @@ class ConversationService:
         """The database is unreachable: screen anyway, answer safely, spool the message for replay."""
         from core.triage import Level, patient_reply, reason_text
 
+        text = clean_text(text)
         triage = self.screener.screen(text, None)
         record = {
             "channel": channel,

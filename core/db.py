@@ -69,6 +69,17 @@ def _stamped_columns(obj: object, kind: str) -> list[str]:
     return [c.key for c in table.columns if c.info.get("stamp") == kind]
 
 
+def _strip_nul(obj: object) -> None:
+    """PostgreSQL refuses NUL in text; whatever slipped past the input cleaning is not worth a 500."""
+    table = getattr(obj, "__table__", None)
+    if table is None:
+        return
+    for column in table.columns:
+        value = getattr(obj, column.key, None)
+        if isinstance(value, str) and "\x00" in value:
+            setattr(obj, column.key, value.replace("\x00", " "))
+
+
 @event.listens_for(Session, "before_flush")
 def _stamp_times(session: Session, _flush_context, _instances) -> None:
     if not session.new and not session.dirty:
@@ -82,6 +93,8 @@ def _stamp_times(session: Session, _flush_context, _instances) -> None:
         for key in _stamped_columns(obj, "now") + _stamped_columns(obj, "update"):
             if getattr(obj, key, None) is None:
                 setattr(obj, key, now)
+    for obj in list(session.new) + list(session.dirty):
+        _strip_nul(obj)
     for obj in session.dirty:
         keys = _stamped_columns(obj, "update")
         if keys and session.is_modified(obj, include_collections=False):

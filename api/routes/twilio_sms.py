@@ -37,6 +37,7 @@ from api.sms.twilio_sender import make_sender
 from core.clinic import get_clinic
 from core.db import session_scope
 from core.dispatch import Dispatcher, DispatchPolicy, record_delivery
+from core.inbound import clean_text
 from core.models import Conversation, Message, OutboxMessage, Patient
 from core.patients import PatientError, normalize_phone
 from core.settings import PROJECT_ROOT
@@ -172,7 +173,7 @@ def _inbound(params: Params) -> InboundSms:
     return InboundSms(
         message_sid=sid,
         from_phone=phone,
-        body=params.first("Body"),
+        body=clean_text(params.first("Body")),
         to_phone=params.first("To"),
         media_urls=[u[:1000] for u in media],
         opt_out_type=params.first("OptOutType").strip() or None,
@@ -189,6 +190,9 @@ async def inbound_sms(request: Request, container: ContainerDep) -> Response:
         stored = await asyncio.get_running_loop().run_in_executor(rt.webhook_pool, _channel(container).store, inbound)
     except DB_DOWN:
         return _database_down(container, inbound)
+    except Exception:  # whatever failed, the message is screened, answered safely and spooled: never lost
+        log.exception("storing SMS %s failed; screened without the database and spooled", inbound.message_sid)
+        return _database_down(container, inbound)
     if stored.needs_turn:
         schedule(container, stored.message_id, stored.conversation_id)
     elif stored.queued_replies:
@@ -202,7 +206,7 @@ def _database_down(container: Container, inbound: InboundSms) -> Response:
     result = container.conversations.screen_without_database(
         channel=SMS_CHANNEL,
         conversation_id=None,
-        text=(inbound.body or "")[:2000],
+        text=inbound.body or "",  # the screen reads the whole text
         extra={
             "phone": inbound.from_phone,
             "external_id": inbound.message_sid,

@@ -9,13 +9,13 @@ import secrets
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
 
 from api.deps import ContainerDep
 from core import patients as patient_service
 from core.clinic import get_clinic
 from core.conversations import MAX_TEXT, WEB_CHANNEL
 from core.db import session_scope
+from core.inbound import clean_text
 from core.models import Conversation, Message
 
 log = logging.getLogger("aftercare.webchat")
@@ -57,7 +57,7 @@ def create_session(container: ContainerDep, body: SessionIn | None = None) -> di
 
 @router.post("/sessions/{session_id}/messages")
 async def post_message(session_id: str, body: MessageIn, container: ContainerDep) -> dict:
-    text = (body.text or "").strip()
+    text = clean_text(body.text).strip()
     if not text:
         raise HTTPException(status_code=422, detail="text must not be empty")
     if len(text) > MAX_TEXT:
@@ -72,8 +72,10 @@ async def post_message(session_id: str, body: MessageIn, container: ContainerDep
 
     try:
         message_id = await asyncio.to_thread(store)
-    except OperationalError:
-        log.error("database unavailable; screening without it and spooling the message")
+    except Exception as exc:  # the database is down, or refused the row: never lose the message
+        if isinstance(exc, HTTPException):
+            raise
+        log.error("storing a web chat message failed (%s); screening without the database and spooling it", type(exc).__name__)
         result = service.screen_without_database(
             channel=WEB_CHANNEL, conversation_id=None, text=text, extra={"session_key": session_id}
         )

@@ -127,3 +127,23 @@ def test_messages_survive_a_restart(tmp_path, db_url, fixed_clock):
         msgs = c.get(f"/api/v1/chat/sessions/{sid}/messages").json()["messages"]
         assert [m["author"] for m in msgs] == ["patient", "bot"]
     app2.state.container.engine.dispose()
+
+
+def test_a_nul_character_is_neither_a_500_nor_a_lost_red_flag(api):
+    """Issue 16, item 4: on PostgreSQL a NUL gave a 500 and the message was lost."""
+    from sqlalchemy import select
+
+    from core.db import session_scope
+    from core.models import Escalation, Message
+
+    sid = api.post("/api/v1/chat/sessions", json={}).json()["session_id"]
+    r = api.post(f"/api/v1/chat/sessions/{sid}/messages", json={"text": "I can't\x00 breathe and my throat is closing"})
+    assert r.status_code == 200
+    assert r.json()["escalation"]["level"] == "emergency"
+    with session_scope(api.app.state.container.session_factory) as s:
+        texts = [m.text for m in s.execute(select(Message).where(Message.direction == "in")).scalars()]
+        assert texts == ["I can't  breathe and my throat is closing"]
+        assert [e.level for e in s.execute(select(Escalation)).scalars()] == ["emergency"]
+    # the integration API: a NUL in a name is stored without it
+    r = api.post("/api/v1/patients", json={**ANA, "first_name": "A\x00na"}, headers=AUTH)
+    assert r.status_code in (201, 422), r.text

@@ -755,3 +755,22 @@ def test_simulator_posts_signed_webhooks_over_http_and_shows_the_outbox(env: Env
     assert [m["direction"] for m in view["messages"]] == ["in", "out"]
     assert view["messages"][1]["text"] == "No makeup for at least 24 hours." and view["messages"][1]["status"] == "delivered"
     assert env.http.post("/simulator/api/send", json={"phone": "12", "text": "x"}).status_code == 422
+
+
+def test_an_emergency_sms_with_a_nul_character_is_stored_escalated_and_answered(tmp_path, db_url, running_clock) -> None:
+    """Issue 16, item 4: on PostgreSQL it was lost (not stored, not spooled, not escalated)."""
+    with Env(tmp_path, db_url, running_clock) as e:
+        r = e.sms("i cant\x00 breathe, my throat is closing")
+        assert r.status_code == 200
+        [msg] = e.answered(1)
+        assert "\x00" not in msg.text
+        assert [x.level for x in e.escalations()] == ["emergency"]
+
+
+def test_the_whole_of_a_long_sms_is_screened(env: Env) -> None:
+    """Issue 16, item 13: only the first 2,000 characters were screened."""
+    chatter = "so about my appointment next week, I wanted to ask a few things about makeup and the gym. " * 30
+    assert len(chatter) > 2000
+    env.sms(chatter + "also there is pus coming out of my chin")
+    env.answered(1)
+    assert [x.level for x in env.escalations()] == ["urgent"]
