@@ -90,7 +90,7 @@ def create_app(
     clock = clock or SystemClock(settings.clinic_timezone)
     session_factory = make_session_factory(engine, clock)
     assistant = assistant or RasaAssistant(
-        rasa_url=settings.rasa_url, action_url=settings.action_url, timeout_s=settings.rasa_timeout_s
+        rasa_url=settings.rasa_url, action_url=settings.action_url, timeout_s=settings.rasa_timeout_s, token=settings.rasa_token
     )
     spool = Spool(settings.data_dir / "spool" / "inbound.jsonl")
     conversations = ConversationService(

@@ -10,8 +10,9 @@ from core.ports import AssistantReply, AssistantTurn, AssistantUnavailable
 
 
 class RasaAssistant:
-    def __init__(self, *, rasa_url: str, action_url: str, timeout_s: float = 8.0) -> None:
+    def __init__(self, *, rasa_url: str, action_url: str, timeout_s: float = 8.0, token: str = "") -> None:
         self.rasa_url = rasa_url.rstrip("/")
+        self._headers = {"X-Aftercare-Rasa-Token": token} if token else {}
         self.action_health = action_url.rsplit("/webhook", 1)[0].rstrip("/") + "/health"
         self._client = httpx.AsyncClient(timeout=httpx.Timeout(timeout_s, connect=2.0))
 
@@ -20,6 +21,7 @@ class RasaAssistant:
             resp = await self._client.post(
                 f"{self.rasa_url}/webhooks/aftercare/webhook",
                 json={"sender": conversation_id, "message": text, "metadata": metadata},
+                headers=self._headers,
             )
         except httpx.HTTPError as exc:
             raise AssistantUnavailable(type(exc).__name__) from exc

@@ -25,6 +25,7 @@ Registered in bot/credentials.yml as ``bot.channel.AftercareInput:``.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import os
 from collections.abc import Awaitable, Callable
@@ -42,6 +43,8 @@ log = logging.getLogger("aftercare.channel")
 
 TOPIC_SLOT = "topic"
 MAX_TEXT = 2000
+TOKEN_HEADER = "X-Aftercare-Rasa-Token"
+TOKEN_ENV = "AFTERCARE_RASA_TOKEN"  # generated per run by the supervisor, shared with the API process
 DEFAULT_TURN_TIMEOUT_S = 10.0
 
 
@@ -117,6 +120,13 @@ class AftercareInput(InputChannel):
 
         @hook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
+            # only the API may talk to the assistant: everything else would go around the red-flag screen
+            expected = os.environ.get(TOKEN_ENV, "")
+            if len(expected) < 16:
+                return _error(503, f"{TOKEN_ENV} is not set: the channel accepts no messages")
+            given = request.headers.get(TOKEN_HEADER) or ""
+            if not hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8")):
+                return _error(403, "forbidden")
             try:
                 body = request.json
             except Exception:

@@ -54,6 +54,7 @@ class Settings:
     rasa_url: str = ""
     action_url: str = ""
     rasa_timeout_s: float = 8.0
+    rasa_token: str = ""  # the API -> Rasa channel token (the supervisor generates one per run)
     allowed_origins: list[str] = field(default_factory=list)
     clinic_timezone: str = "America/New_York"
     log_level: str = "INFO"
@@ -158,6 +159,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             rasa_url=os.environ.get("AFTERCARE_RASA_URL", "").strip() or f"http://127.0.0.1:{rasa_port}",
             action_url=os.environ.get("AFTERCARE_ACTION_URL", "").strip() or f"http://127.0.0.1:{action_port}/webhook",
             rasa_timeout_s=_float("AFTERCARE_RASA_TIMEOUT", 8.0),
+            rasa_token=os.environ.get("AFTERCARE_RASA_TOKEN", "").strip(),
             allowed_origins=origins,
             clinic_timezone=os.environ.get("AFTERCARE_CLINIC_TIMEZONE", "America/New_York"),
             log_level=os.environ.get("AFTERCARE_LOG_LEVEL", "INFO").upper(),

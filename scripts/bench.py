@@ -149,6 +149,7 @@ def main() -> int:
         "AFTERCARE_DATABASE_URL": f"sqlite:///{data_dir / 'bench.db'}",
         "AFTERCARE_API_TOKEN": "bench-token-0123456789abcdef",
         "AFTERCARE_LOG_LEVEL": "WARNING",
+        "AFTERCARE_RASA_CREDENTIALS": str(ROOT / "bot" / "credentials-bench.yml"),  # adds Rasa's REST channel
     }
     import subprocess
 

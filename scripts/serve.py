@@ -62,6 +62,11 @@ class Stack:
             import secrets
 
             env["AFTERCARE_ACTION_TOKEN"] = secrets.token_urlsafe(32)
+        # API -> Rasa: only the API's channel calls reach the assistant (bot/channel.py checks it)
+        if not env.get("AFTERCARE_RASA_TOKEN"):
+            import secrets
+
+            env["AFTERCARE_RASA_TOKEN"] = secrets.token_urlsafe(32)
         env["RASA_TELEMETRY_ENABLED"] = "false"
         # short timeouts on every hop: the API waits 8 s (AFTERCARE_RASA_TIMEOUT), so Rasa's own
         # turn budget must end first; Rasa's default lock lifetime (60 s) is far too long for chat
@@ -110,7 +115,8 @@ class Stack:
                     "--endpoints",
                     str(endpoints),
                     "--credentials",
-                    str(ROOT / "bot" / "credentials.yml"),
+                    # bot/credentials.yml has our channel only; make bench passes one that adds Rasa's REST channel
+                    env.get("AFTERCARE_RASA_CREDENTIALS") or str(ROOT / "bot" / "credentials.yml"),
                     "--port",
                     str(rasa_port),
                     "--interface",

@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
 import httpx
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -327,6 +327,11 @@ def _dev_only(container: Container) -> None:
         raise HTTPException(status_code=404, detail="Not Found")
 
 
+def dev_only(container: ContainerDep) -> None:
+    """Route dependency, resolved before the sign-in check: outside development the simulator does not exist."""
+    _dev_only(container)
+
+
 class SimulatedSms(BaseModel):
     phone: str = Field(..., max_length=32)
     text: str = Field("", max_length=5000)
@@ -334,13 +339,13 @@ class SimulatedSms(BaseModel):
     message_sid: str | None = Field(None, max_length=64)  # resend a sid to see de-duplication
 
 
-@router.get("/simulator", include_in_schema=False)
+@router.get("/simulator", include_in_schema=False, dependencies=[Depends(dev_only)])
 def simulator_page(container: ContainerDep, staff: CurrentStaff) -> HTMLResponse:
     _dev_only(container)
     return HTMLResponse(SIMULATOR_HTML.read_text(encoding="utf-8"))
 
 
-@router.get("/simulator/api/phones", include_in_schema=False)
+@router.get("/simulator/api/phones", include_in_schema=False, dependencies=[Depends(dev_only)])
 def simulator_phones(container: ContainerDep, staff: CurrentStaff, session: SessionDep) -> dict:
     _dev_only(container)
     # the request's own session: a second one would wait behind its SQLite write lock
@@ -390,7 +395,7 @@ def twilio_params(
     return params
 
 
-@router.post("/simulator/api/send", include_in_schema=False)
+@router.post("/simulator/api/send", include_in_schema=False, dependencies=[Depends(dev_only)])
 async def simulator_send(
     body: SimulatedSms, request: Request, container: ContainerDep, staff: CurrentStaff, session: SessionDep
 ) -> dict:
@@ -422,7 +427,7 @@ async def simulator_send(
     return {"message_sid": params["MessageSid"], "status_code": resp.status_code, "twiml": resp.text}
 
 
-@router.get("/simulator/api/messages", include_in_schema=False)
+@router.get("/simulator/api/messages", include_in_schema=False, dependencies=[Depends(dev_only)])
 def simulator_messages(
     container: ContainerDep, staff: CurrentStaff, session: SessionDep, phone: str = Query(..., max_length=32)
 ) -> dict:

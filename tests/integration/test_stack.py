@@ -156,3 +156,17 @@ def test_the_action_server_answers_only_rasa_on_loopback(stack):
     if own and not own.startswith("127."):
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"http://{own}:{action_port}/health", timeout=3)
+
+
+def test_nothing_reaches_the_assistant_around_the_red_flag_screen(stack):
+    """Issue 16, item 15: Rasa's REST channel was enabled and our channel took any local caller."""
+    from core.settings import port_plan
+
+    rasa = f"http://127.0.0.1:{port_plan(stack.port)[0]}"
+    body = {"sender": "local-process", "message": "i cant breathe"}
+    assert httpx.post(f"{rasa}/webhooks/rest/webhook", json=body, timeout=10).status_code == 404
+    assert httpx.post(f"{rasa}/webhooks/aftercare/webhook", json=body, timeout=10).status_code == 403
+    wrong = {"X-Aftercare-Rasa-Token": "not-the-token-0123456789"}
+    assert httpx.post(f"{rasa}/webhooks/aftercare/webhook", json=body, headers=wrong, timeout=10).status_code == 403
+    right = {"X-Aftercare-Rasa-Token": stack._env["AFTERCARE_RASA_TOKEN"]}
+    assert httpx.post(f"{rasa}/webhooks/aftercare/webhook", json=body, headers=right, timeout=30).status_code == 200
