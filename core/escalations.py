@@ -148,6 +148,17 @@ def list_escalations(
     return list(session.execute(q.order_by(*severity_order()).limit(limit)).scalars())
 
 
+CLINICAL_ROLES = ("admin", "clinician")
+CLINICIAN_LEVELS = ("urgent", "emergency")
+
+
+def may_handle(role: str, level: str) -> bool:
+    """Who may acknowledge or resolve: urgent and emergency findings need a clinician (or an admin);
+    the front desk handles routine ones. Acknowledging clears the clinicians' overdue marker, so a
+    front-desk click must not stand in for a clinician's attention."""
+    return level not in CLINICIAN_LEVELS or role in CLINICAL_ROLES
+
+
 def acknowledge(session: Session, esc: Escalation, *, staff_id: str, now: datetime | None = None) -> None:
     if esc.status == "resolved":
         raise EscalationError("escalation is already resolved")

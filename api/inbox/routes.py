@@ -49,7 +49,6 @@ router = APIRouter(include_in_schema=False)
 LEVEL_LABELS = {"emergency": "EMERGENCY", "urgent": "URGENT", "routine": "Routine"}
 STATUS_LABELS = {"open": "Not acknowledged", "acknowledged": "Acknowledged", "resolved": "Resolved"}
 CHANNEL_LABELS = {"sms": "SMS", "web": "Web chat"}
-CLINICAL_ROLES = ("admin", "clinician")
 STALE_AFTER_S = 15 * 60  # an unacknowledged urgent/emergency older than this is flagged as overdue
 STATUS_FILTERS = {
     "active": ("open", "acknowledged"),
@@ -426,7 +425,7 @@ def escalation_page(
             "trigger_ids": trigger_ids,
             "names": names,
             "staff_list": staff_service.list_staff(session, active_only=True),
-            "can_resolve": esc.level == "routine" or staff.role in CLINICAL_ROLES,
+            "can_resolve": esc_service.may_handle(staff.role, esc.level),
             "return_to": f"/inbox/escalations/{esc.id}",
             "level_labels": LEVEL_LABELS,
             "status_labels": STATUS_LABELS,
@@ -477,6 +476,8 @@ def acknowledge(
     if esc is None:
         return _not_found(request, "escalation")
     url = f"/inbox/escalations/{esc.id}"
+    if not esc_service.may_handle(staff.role, esc.level):
+        raise ForbiddenError("Urgent and emergency escalations are acknowledged by a clinician. Assign it to one, or add a note.")
     try:
         esc_service.acknowledge(session, esc, staff_id=staff.id, now=now_of(session))
     except esc_service.EscalationError:
@@ -531,7 +532,7 @@ def resolve(
     if esc is None:
         return _not_found(request, "escalation")
     url = f"/inbox/escalations/{esc.id}"
-    if esc.level in ("emergency", "urgent") and staff.role not in CLINICAL_ROLES:
+    if not esc_service.may_handle(staff.role, esc.level):
         raise ForbiddenError("Urgent and emergency escalations are resolved by a clinician. Assign it to one, or add a note.")
     if esc.status == "resolved":
         return _go(url, error="already_resolved")
@@ -656,7 +657,7 @@ def reply(
     )
     # a staff member answering the patient is on it: an unacknowledged escalation becomes acknowledged
     esc = esc_service.active_for_conversation(session, conv.id)
-    if esc is not None and esc.status == "open":
+    if esc is not None and esc.status == "open" and esc_service.may_handle(staff.role, esc.level):
         esc_service.acknowledge(session, esc, staff_id=staff.id, now=now_of(session))
         _audit(session, staff, "escalation.acknowledge", "escalation", esc.id, detail=f"level={esc.level} by=reply")
     if result.not_sent:

@@ -776,3 +776,26 @@ def test_a_junk_session_cookie_on_the_sign_in_page_opens_one_database_session(ib
         ib_sqlite.client.cookies.clear()
     assert r.status_code == 200 and "Sign in" in r.text
     assert len(opened) == 1
+
+
+def test_the_front_desk_cannot_acknowledge_a_clinical_escalation_by_click_or_by_reply(ib):
+    """Issue 16, item 10: acknowledging clears the clinicians' overdue marker."""
+    urgent = ib.seed(level="urgent")
+    ib.staff("desk@clinic.test", "frontdesk")
+    ib.login("desk@clinic.test")
+    page = ib.client.get(f"/inbox/escalations/{urgent['esc']}")
+    assert page.status_code == 200 and 'id="ack-button"' not in page.text
+    assert ib.post(f"/inbox/escalations/{urgent['esc']}/acknowledge").status_code == 403
+    r = ib.post(f"/inbox/conversations/{urgent['conv']}/reply", {"text": "A nurse will call you shortly."})
+    assert r.status_code == 303
+    with session_scope(ib.sf) as s:
+        assert s.get(Escalation, urgent["esc"]).status == "open"
+
+
+def test_the_front_desk_acknowledges_routine_escalations(ib):
+    routine = ib.seed(level="routine", phone="+12015550177")
+    ib.staff("desk@clinic.test", "frontdesk")
+    ib.login("desk@clinic.test")
+    assert ib.post(f"/inbox/escalations/{routine['esc']}/acknowledge").status_code == 303
+    with session_scope(ib.sf) as s:
+        assert s.get(Escalation, routine["esc"]).status == "acknowledged"
