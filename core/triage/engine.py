@@ -22,10 +22,14 @@ from .text import SENTENCE_BREAK, Doc, normalise
 # words that end a clause (for co-occurrence and for negation scope)
 _CONTRAST = frozenset(
     {"but", "however", "though", "although", "yet", "whereas", "except", "btw", "also", "plus", "apart", "besides", "otherwise"}
+    | {"pero", "aunque", "tambien", "ademas", "sino", "excepto"}  # Spanish
 )
 _CLAUSE_PUNCT = frozenset({"-", "(", ")", ":"})
 # extra words that end a negation's reach ("no pus, just redness"; "no fever and there's...")
-_NEG_STOP = frozenset({"just", "only", "still", "now", "then", "though", "instead", "rather", "except"})
+_NEG_STOP = frozenset(
+    {"just", "only", "still", "now", "then", "though", "instead", "rather", "except"}
+    | {"solo", "nomas", "todavia", "aun", "ahora", "pero"}  # Spanish
+)
 _SUBJECT_START = frozenset(
     {
         "there",
@@ -87,6 +91,7 @@ _NEGATORS = frozenset(
         "stopped",
         "never",
     }
+    | {"sin", "ni", "tampoco", "nada", "cero", "ningun", "ninguna", "ningunos", "ningunas"}  # Spanish ("no" is shared)
 )
 # a negator followed by one of these is a hedge, not a negation ("not sure", "don't think", "no idea")
 _HEDGE_AFTER = frozenset(

@@ -424,9 +424,15 @@ def _expand(p: str) -> str:
 
 @lru_cache(maxsize=1)
 def compiled_atoms() -> dict[str, re.Pattern[str]]:
-    """Each atom as one compiled regex that only matches whole tokens."""
+    """Each atom as one compiled regex that only matches whole tokens (English and Spanish patterns)."""
+    from .lexicon_es import ATOMS_ES
+
+    unknown = set(ATOMS_ES) - set(ATOMS)
+    if unknown:
+        raise ValueError(f"lexicon_es.py names atoms that lexicon.py does not have: {sorted(unknown)}")
     out: dict[str, re.Pattern[str]] = {}
-    for name, pats in ATOMS.items():
+    for name, english in ATOMS.items():
+        pats = english + ATOMS_ES.get(name, [])
         body = "|".join(f"(?:{_expand(p)})" for p in pats)
         out[name] = re.compile(rf"(?<= )(?:{body})(?= )")
     return out
@@ -434,4 +440,6 @@ def compiled_atoms() -> dict[str, re.Pattern[str]]:
 
 @lru_cache(maxsize=1)
 def compiled_frames() -> dict[str, re.Pattern[str]]:
-    return {k: re.compile(_expand(v)) for k, v in FRAMES.items()}
+    from .lexicon_es import FRAMES_ES
+
+    return {k: re.compile(_expand(v + ("|" + FRAMES_ES[k] if k in FRAMES_ES else ""))) for k, v in FRAMES.items()}

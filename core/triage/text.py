@@ -130,6 +130,8 @@ def correct(word: str) -> str:
     """Canonical form of one lower-case word: shorthand, known variants, then fuzzy repair."""
     from .protected import PROTECTED  # generated: real English words near the targets
 
+    if word in SPANISH_KEEP:
+        return word
     if word in SHORTHAND:
         return SHORTHAND[word]
     w = _REPEATS.sub(r"\1\1", word)
@@ -137,9 +139,13 @@ def correct(word: str) -> str:
         return SHORTHAND[w]
     if w in VARIANTS:
         return VARIANTS[w]
-    if w in PROTECTED:
+    if w in PROTECTED or w in SPANISH_KEEP:
         return w
     return fuzzy(w)
+
+
+# Spanish words the English repair would turn into a symptom ("puse" is "I put", not "pus")
+SPANISH_KEEP = frozenset({"puse", "puso", "pues", "pusimos", "pusieron", "relacion", "reaccione"})
 
 
 def fuzzy(w: str) -> str:
@@ -183,10 +189,15 @@ def fuzzy(w: str) -> str:
     return tied[0]
 
 
+# accented Latin letters to their base letter, one character for one (spans stay aligned): Spanish
+# messages come with and without accents ("daño" / "dano"), and a lone "ñ" must not split a word
+_ACCENTS = str.maketrans("áéíóúüñàèìòùâêîôûäëïöçÁÉÍÓÚÜÑ", "aeiouunaeiouaeiouaeioc" + "aeiouun")
+
+
 def normalise(text: str) -> Doc:
     """Tokenise and canonicalise a patient's message."""
     raw = text if isinstance(text, str) else str(text)
-    low = unicodedata.normalize("NFKC", raw).translate(_QUOTES).lower()
+    low = unicodedata.normalize("NFKC", raw).translate(_QUOTES).lower().translate(_ACCENTS)
     if len(low) != len(raw):  # NFKC changed the length: keep spans on the normalised text
         raw = low
     low = _INWORD_HYPHEN.sub(" ", low)
