@@ -20,7 +20,8 @@ class Spool:
     def append(self, record: dict[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         line = json.dumps(record, ensure_ascii=False, default=str) + "\n"
-        with self._lock, open(self.path, "a", encoding="utf-8") as fh:
+        # message text and phone numbers: readable by the service's user only
+        with self._lock, open(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "a", encoding="utf-8") as fh:
             fh.write(line)
             fh.flush()
             os.fsync(fh.fileno())
@@ -49,7 +50,7 @@ class Spool:
                     keep = records[i:]
                     break
             tmp = self.path.with_suffix(".tmp")
-            with open(tmp, "w", encoding="utf-8") as fh:
+            with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as fh:
                 for rec in keep:
                     fh.write(json.dumps(rec, ensure_ascii=False, default=str) + "\n")
                 fh.flush()

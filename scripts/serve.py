@@ -262,6 +262,8 @@ def prepare(env: dict[str, str]) -> None:
 
 
 def main() -> int:
+    # the database, the spool and the run files hold patients' messages: this user only (0600 / 0700)
+    os.umask(0o077)
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--no-prepare", action="store_true", help="skip migrations and demo data")
     args = ap.parse_args()

@@ -773,4 +773,7 @@ def test_the_whole_of_a_long_sms_is_screened(env: Env) -> None:
     assert len(chatter) > 2000
     env.sms(chatter + "also there is pus coming out of my chin")
     env.answered(1)
-    assert [x.level for x in env.escalations()] == ["urgent"]
+    [esc] = env.escalations()
+    # the lexicon found the pus at the end (the learned model may read the whole as more serious still)
+    assert esc.level in ("urgent", "emergency")
+    assert any(f["code"] == "infection.pus" for f in esc.findings), esc.findings

@@ -298,3 +298,17 @@ def test_stop_reply_names_the_clinic(channel, session_factory) -> None:
     channel.store(InboundSms(message_sid="SM1", from_phone="+12015550123", body="HELP"))
     [out] = _rows(session_factory, OutboxMessage)
     assert "Glow" in out.body and "+12015550199" in out.body and re.search(r"\bSTOP\b", out.body)
+
+
+def test_the_spool_is_readable_by_the_service_user_only(tmp_path) -> None:
+    """Issue 16, item 16: it held message text and phone numbers at mode 0644."""
+    import os
+    import stat
+
+    from core.spool import Spool
+
+    spool = Spool(tmp_path / "spool" / "inbound.jsonl")
+    spool.append({"text": "there is pus", "phone": "+12015550123"})
+    assert stat.S_IMODE(os.stat(spool.path).st_mode) == 0o600
+    spool.drain(lambda rec: (_ for _ in ()).throw(RuntimeError("database still down")))
+    assert stat.S_IMODE(os.stat(spool.path).st_mode) == 0o600
