@@ -10,9 +10,13 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import InterfaceError as SAInterfaceError
+from sqlalchemy.exc import OperationalError as SAOperationalError
+from sqlalchemy.exc import TimeoutError as SAPoolTimeout
 
 from api import access_log
 from api.container import Container
@@ -72,6 +76,20 @@ def _optional_routers() -> list:
             continue
         routers.append(module)
     return routers
+
+
+RETRY_AFTER_S = 5
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> Response:
+    """The database is briefly unreachable: 503 with Retry-After, not a 500 (paths that receive a
+    patient's message screen and spool it instead, and never get here)."""
+    log.error("database unavailable for %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    return JSONResponse(
+        {"detail": "The service is briefly unavailable. Please try again in a few seconds."},
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
 
 
 def create_app(
@@ -157,6 +175,9 @@ def create_app(
         allow_headers=["Content-Type"],
         allow_credentials=False,
     )
+    app.add_exception_handler(SAOperationalError, _database_unavailable)
+    app.add_exception_handler(SAInterfaceError, _database_unavailable)
+    app.add_exception_handler(SAPoolTimeout, _database_unavailable)
     app.include_router(health.router)
     app.include_router(integration.router)
     app.include_router(webchat.router)

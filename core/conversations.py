@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -126,6 +127,10 @@ class ConversationService:
     ) -> None:
         self.session_factory = session_factory
         self.screener = screener or Screener()
+        # Paging while the database is down: the SMS sender (set by the SMS channel's set-up) and the
+        # clinic's on-call number and name as last read from the database.
+        self.pager: Callable[[str, str], Any] | None = None
+        self.last_known_oncall: tuple[str, str] | None = None  # (phone, clinic name)
         self.assistant = assistant
         self.clock = clock
         self.spool = spool
@@ -244,6 +249,8 @@ class ConversationService:
                 return self._stored_result(s, msg)
             msg.status = "processing"
             clinic = get_clinic(s)
+            if clinic.oncall_phone:
+                self.last_known_oncall = (clinic.oncall_phone, clinic.name)
             today = self.clock.today()
             rec = recovery_for_conversation(s, conv.id, today)
             text = (msg.text or "")[:MAX_TEXT]  # the full text stays stored; the assistant reads the first 2,000 characters
@@ -429,6 +436,8 @@ class ConversationService:
             "findings": [{"code": f.code, "level": f.level.value, "matched": f.matched, "rule": f.rule} for f in triage.findings],
             **(extra or {}),
         }
+        if triage.level.rank >= Level.URGENT.rank:
+            record["paged"] = self._page_without_database(triage.level.value)
         if self.spool is not None:
             self.spool.append(record)
         if triage.level.rank >= Level.ROUTINE.rank:
@@ -437,6 +446,24 @@ class ConversationService:
             text_out = holding_reply("")
         ref = {"id": "pending", "level": triage.level.value} if triage.level.rank >= Level.ROUTINE.rank else None
         return TurnResult(None, conversation_id or "", [Reply(text_out)], "symptom_report" if ref else None, ref, stored=False)
+
+    def _page_without_database(self, level: str) -> bool:
+        """Alert the on-call number straight away, not when the database is back (PagerDuty-style:
+        the page must not wait on the thing that is broken). True when the sender accepted it."""
+        if self.pager is None or self.last_known_oncall is None:
+            log.error("database down: a %s finding could not be paged (no sender or no on-call number known yet)", level)
+            return False
+        phone, clinic_name = self.last_known_oncall
+        body = f"{clinic_name} aftercare: {level.upper()} red flag received while the database is down. Check the inbox when it is back."
+        try:
+            result = self.pager(phone, body)
+        except Exception as exc:
+            log.error("database down: paging on-call failed (%s)", type(exc).__name__)
+            return False
+        ok = bool(getattr(result, "ok", True))
+        if not ok:
+            log.error("database down: paging on-call was refused by the SMS provider")
+        return ok
 
     def replay_spooled(self, record: dict[str, Any]) -> None:
         """Store one spooled message (and its escalation) now that the database is back."""
@@ -481,7 +508,7 @@ class ConversationService:
                     findings=record.get("findings") or [],
                     message_id=msg.id,
                 )
-                if record["level"] in ("urgent", "emergency"):
+                if record["level"] in ("urgent", "emergency") and not record.get("paged"):
                     self._alert_on_call(s, get_clinic(s), change.escalation, None)
             else:
                 esc_service.record(

@@ -252,6 +252,9 @@ def setup(container: Container) -> None:
     if "sms_sender" not in container.extras:
         container.extras["sms_sender"] = make_sender(container.settings)
     lease = float(container.extras.get("sms_processing_lease_s", max(60.0, 2 * container.settings.rasa_timeout_s + 15)))
+    sender = container.extras["sms_sender"]
+    # while the database is down, on-call is paged through the sender directly (no outbox row)
+    container.conversations.pager = lambda to, body: sender.send(to=to, body=body)
     container.extras["sms_channel"] = SmsChannel(
         session_factory=container.session_factory,
         conversations=container.conversations,

@@ -147,3 +147,23 @@ def test_a_nul_character_is_neither_a_500_nor_a_lost_red_flag(api):
     # the integration API: a NUL in a name is stored without it
     r = api.post("/api/v1/patients", json={**ANA, "first_name": "A\x00na"}, headers=AUTH)
     assert r.status_code in (201, 422), r.text
+
+
+def test_a_database_outage_is_a_503_with_retry_after_not_a_500(tmp_path, fixed_clock):
+    """Issue 16, item 9: chat start, history and the integration API answered 500."""
+    from api.app import create_app
+
+    bad = f"sqlite:///{tmp_path / 'missing-dir' / 'nope.db'}"  # cannot be opened
+    app = create_app(make_settings(tmp_path, bad), assistant=FakeAssistant(), clock=fixed_clock, start_workers=False)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        for r in (
+            c.post("/api/v1/chat/sessions", json={}),
+            c.get("/api/v1/chat/sessions/some-session/messages"),
+            c.get("/api/v1/escalations", headers=AUTH),
+            c.post("/api/v1/patients", json=ANA, headers=AUTH),
+        ):
+            assert r.status_code == 503, (r.request.url, r.status_code, r.text[:200])
+            assert r.headers["retry-after"] == "5" and "try again" in r.json()["detail"]
+        # a patient's message is still screened and answered (and spooled), never a 503
+        r = c.post("/api/v1/chat/sessions/some-session/messages", json={"text": "I can't breathe"})
+        assert r.status_code == 200 and "911" in r.json()["replies"][0]["text"]

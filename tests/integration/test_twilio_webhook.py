@@ -777,3 +777,27 @@ def test_the_whole_of_a_long_sms_is_screened(env: Env) -> None:
     # the lexicon found the pus at the end (the learned model may read the whole as more serious still)
     assert esc.level in ("urgent", "emergency")
     assert any(f["code"] == "infection.pus" for f in esc.findings), esc.findings
+
+
+def test_a_red_flag_during_a_database_outage_pages_on_call_at_once_and_only_once(env: Env) -> None:
+    """Issue 16, item 9: the on-call alert waited until the database was back."""
+    from api.app import replay_handler
+    from api.routes.twilio_sms import _database_down
+    from core.sms import InboundSms
+
+    assert env.container.conversations.pager is not None  # wired to the SMS sender at start-up
+    env.sms("can I wear makeup?")  # a normal turn: the on-call number is read and remembered
+    env.answered(1)
+    pages: list[tuple[str, str]] = []
+    env.container.conversations.pager = lambda to, body: pages.append((to, body))
+    sid = "SM" + uuid.uuid4().hex
+    r = _database_down(
+        env.container, InboundSms(message_sid=sid, from_phone=PHONE, body="I can't breathe and my throat is closing")
+    )
+    assert "911" in r.body.decode()
+    assert [to for to, _ in pages] == [ONCALL] and "EMERGENCY" in pages[0][1]
+    assert PHONE not in pages[0][1] and "breathe" not in pages[0][1]  # the least detail that works
+    # the database is back: the message and its escalation are stored, and nobody is paged twice
+    assert env.container.spool.drain(replay_handler(env.container)) == 1
+    assert [e.level for e in env.escalations()] == ["emergency"]
+    assert [o.purpose for o in env.outbox(ONCALL)] == []
