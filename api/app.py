@@ -163,7 +163,9 @@ def create_app(
         title="Aftercare assistant",
         version="0.1.0",
         lifespan=lifespan,
-        docs_url="/docs",
+        # the interactive docs (which load scripts from a CDN) and the schema only outside production
+        docs_url="/docs" if settings.is_development else None,
+        openapi_url="/openapi.json" if settings.is_development else None,
         redoc_url=None,
     )
     app.state.container = container

@@ -257,7 +257,9 @@ def prepare(env: dict[str, str]) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.database_url)
     ensure_defaults(settings)
-    if env.get("AFTERCARE_DEMO_DATA", "1") != "0":
+    # demo patients, demo admin and a fictitious on-call number belong to development only: a
+    # production install starts empty (on-call alerts must never go to a made-up number)
+    if settings.is_development and env.get("AFTERCARE_DEMO_DATA", "1") != "0":
         seed(settings)
 
 

@@ -167,3 +167,26 @@ def test_a_database_outage_is_a_503_with_retry_after_not_a_500(tmp_path, fixed_c
         # a patient's message is still screened and answered (and spooled), never a 503
         r = c.post("/api/v1/chat/sessions/some-session/messages", json={"text": "I can't breathe"})
         assert r.status_code == 200 and "911" in r.json()["replies"][0]["text"]
+
+
+def test_production_serves_no_interactive_docs_and_no_schema(tmp_path, sqlite_url, fixed_clock):
+    """Issue 16, item 14: /docs (scripts from a CDN) and /openapi.json were public in production."""
+    from api.app import create_app
+
+    env = {
+        "AFTERCARE_ENV": "production",
+        "AFTERCARE_PUBLIC_URL": "https://clinic.example",
+        "AFTERCARE_API_TOKEN": "prod-token-0123456789abcdefghij",
+        "AFTERCARE_SECRET_KEY": "prod-secret-0123456789abcdef0123456789",
+    }
+    app = create_app(
+        make_settings(tmp_path, sqlite_url, **env), assistant=FakeAssistant(), clock=fixed_clock, start_workers=False
+    )
+    with TestClient(app) as c:
+        assert c.get("/docs").status_code == 404
+        assert c.get("/openapi.json").status_code == 404
+        assert c.get("/healthz").status_code in (200, 503)
+
+
+def test_development_keeps_the_docs(api):
+    assert api.get("/openapi.json").status_code == 200

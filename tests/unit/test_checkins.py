@@ -143,3 +143,25 @@ def test_a_fresh_install_gets_the_default_plan(tmp_path):
     assert all({"key", "day", "body"} <= set(step) for step in DEFAULT_PLAN)
     assert len({step["key"] for step in DEFAULT_PLAN}) == len(DEFAULT_PLAN)
     assert all(len(step["key"]) <= 32 for step in DEFAULT_PLAN)
+
+
+def test_a_production_install_starts_without_demo_data(tmp_path) -> None:
+    """Issue 16, item 8: production was seeded with the demo clinic's fictitious on-call number."""
+    from core.db import make_engine, make_session_factory, session_scope
+    from core.models import Patient, StaffUser
+    from scripts.serve import prepare
+
+    url = f"sqlite:///{tmp_path / 'prod.db'}"
+    env = {
+        "AFTERCARE_ENV": "production",
+        "AFTERCARE_DATA_DIR": str(tmp_path),
+        "AFTERCARE_DATABASE_URL": url,
+        "AFTERCARE_PUBLIC_URL": "https://clinic.example",
+        "AFTERCARE_API_TOKEN": "prod-token-0123456789abcdefghij",
+        "AFTERCARE_SECRET_KEY": "prod-secret-0123456789abcdef0123456789",
+    }
+    prepare(env)
+    engine = make_engine(url)
+    with session_scope(make_session_factory(engine, test_clock())) as s:
+        assert s.query(Patient).count() == 0 and s.query(StaffUser).count() == 0
+    engine.dispose()
