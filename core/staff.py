@@ -52,14 +52,8 @@ def authenticate(session: Session, *, email: str, password: str, now: datetime |
     """The staff member if the password is right and the account is usable; counts failures and locks."""
     now = now or now_of(session)
     user = by_email(session, email)
-    if user is None:
-        # same work as a real check so timing does not reveal which emails exist
-        try:
-            _hasher.verify(_DUMMY_HASH, password)
-        except (VerificationError, InvalidHashError):
-            pass
-        return None
-    if not user.active:
+    if user is None or not user.active:
+        _same_work_as_a_check(password)  # timing does not reveal which emails exist or are inactive
         return None
     locked_until = user.locked_until
     if locked_until is not None and locked_until.tzinfo is None:
@@ -67,6 +61,7 @@ def authenticate(session: Session, *, email: str, password: str, now: datetime |
 
         locked_until = locked_until.replace(tzinfo=timezone.utc)
     if locked_until is not None and locked_until > now:
+        _same_work_as_a_check(password)  # a locked account answers as slowly as any other (no oracle)
         return None
     try:
         _hasher.verify(user.password_hash, password)
@@ -85,6 +80,14 @@ def authenticate(session: Session, *, email: str, password: str, now: datetime |
 
 
 _DUMMY_HASH = _hasher.hash("not-a-real-password-0000")
+
+
+def _same_work_as_a_check(password: str) -> None:
+    """One password hash verification whose result is thrown away."""
+    try:
+        _hasher.verify(_DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        pass
 
 
 # --------------------------------------------------------------------------- sessions
