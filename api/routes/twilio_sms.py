@@ -325,14 +325,10 @@ WORKERS = [sms_dispatch_worker, sms_recovery_worker]
 # ---------------------------------------------------------------------- simulator (development/test only)
 # Every simulator route needs a signed-in staff member: it lists patients' names and phones and
 # shows any number's SMS history (issue 16, item 3).
-def _dev_only(container: Container) -> None:
-    if not container.settings.is_development:
-        raise HTTPException(status_code=404, detail="Not Found")
-
-
 def dev_only(container: ContainerDep) -> None:
     """Route dependency, resolved before the sign-in check: outside development the simulator does not exist."""
-    _dev_only(container)
+    if not container.settings.is_development:
+        raise HTTPException(status_code=404, detail="Not Found")
 
 
 class SimulatedSms(BaseModel):
@@ -344,13 +340,11 @@ class SimulatedSms(BaseModel):
 
 @router.get("/simulator", include_in_schema=False, dependencies=[Depends(dev_only)])
 def simulator_page(container: ContainerDep, staff: CurrentStaff) -> HTMLResponse:
-    _dev_only(container)
     return HTMLResponse(SIMULATOR_HTML.read_text(encoding="utf-8"))
 
 
 @router.get("/simulator/api/phones", include_in_schema=False, dependencies=[Depends(dev_only)])
 def simulator_phones(container: ContainerDep, staff: CurrentStaff, session: SessionDep) -> dict:
-    _dev_only(container)
     # the request's own session: a second one would wait behind its SQLite write lock
     s = session
     clinic = get_clinic(s)
@@ -403,7 +397,6 @@ async def simulator_send(
     body: SimulatedSms, request: Request, container: ContainerDep, staff: CurrentStaff, session: SessionDep
 ) -> dict:
     """Sign and post an inbound SMS to the webhook exactly as Twilio does."""
-    _dev_only(container)
     # end the sign-in check's transaction first: the webhook this posts to must write (SQLite has one writer)
     session.commit()
     try:
@@ -435,7 +428,6 @@ def simulator_messages(
     container: ContainerDep, staff: CurrentStaff, session: SessionDep, phone: str = Query(..., max_length=32)
 ) -> dict:
     """What this phone sent and what the outbox sent (or would send) to it."""
-    _dev_only(container)
     try:
         phone = normalize_phone(phone)
     except PatientError as exc:
