@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 
 from core.ports import AssistantReply, AssistantTurn, AssistantUnavailable
+from core.turn import Request
 
 
 class RasaAssistant:
@@ -46,7 +47,8 @@ class RasaAssistant:
             replies.append(AssistantReply(text_out, buttons))
         intent = (body.get("intent") or {}).get("name")
         confidence = (body.get("intent") or {}).get("confidence")
-        return AssistantTurn(replies=replies, intent=intent, confidence=confidence, topic=body.get("topic"))
+        requests = [r for r in (Request.from_json(raw) for raw in body.get("requests") or []) if r is not None]
+        return AssistantTurn(replies=replies, intent=intent, confidence=confidence, topic=body.get("topic"), requests=requests)
 
     async def ready(self) -> bool:
         try:

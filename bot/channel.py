@@ -3,14 +3,18 @@
 Request (from api/rasa_client.py)::
 
     {"sender": "<conversation id>", "message": "text or /intent",
-     "metadata": {"conversation_id": "...", "channel": "sms"|"web", "today": "YYYY-MM-DD",
-                  "message_id": "...", "escalated": null|"routine"|"urgent"|"emergency"}}
+     "metadata": core.turn.TurnContext.to_metadata(): the conversation, channel, today, message id,
+                 recovery day, first name, clinic, language and what the red-flag screen made of it}
 
 Response (always JSON)::
 
     {"messages": [{"text": "...", "buttons": [{"title": "...", "payload": "/makeup"}]}],
      "intent": {"name": "makeup", "confidence": 0.93} | null,
-     "topic": "makeup" | null}
+     "topic": "makeup" | null,
+     "requests": [{"aftercare_request": {"kind": "remember_date", "date": "2026-11-23"}}, ...]}
+
+``requests`` are what the actions want the API to do (core.turn.Request): they arrive as
+custom JSON messages and are passed on untouched; the API validates and applies them.
 
 ``topic`` is what the actions reported in the ``topic`` slot during this turn
 (None for a clarifying question); when no action set it, the intent if it is a
@@ -38,6 +42,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from core.topics import TOPIC_IDS
+from core.turn import REQUEST_KEY
 
 log = logging.getLogger("aftercare.channel")
 
@@ -57,6 +62,11 @@ def _turn_timeout() -> float:
 
 def _error(status: int, detail: str) -> HTTPResponse:
     return response.json({"detail": detail, "messages": [], "intent": None, "topic": None}, status=status)
+
+
+def requests_of(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The actions' requests (custom JSON messages carrying core.turn.REQUEST_KEY)."""
+    return [m["custom"] for m in messages if isinstance(m.get("custom"), dict) and REQUEST_KEY in m["custom"]]
 
 
 def clean_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -172,6 +182,8 @@ class AftercareInput(InputChannel):
             if not messages and not reported:
                 # every custom action reports a topic; silence without one means the action server failed
                 return _error(502, "the assistant produced no answer (is the action server up?)")
-            return response.json({"messages": messages, "intent": intent, "topic": topic})
+            return response.json(
+                {"messages": messages, "intent": intent, "topic": topic, "requests": requests_of(collector.messages)}
+            )
 
         return hook

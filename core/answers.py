@@ -18,9 +18,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 
 from core import timeline as tl
-from core.clinic import ClinicInfo
 from core.ports import AssistantReply as Reply
 from core.topics import TOPIC_IDS, TOPIC_TITLES
+from core.turn import ClinicInfo
 
 __all__ = [
     "ClinicInfo",

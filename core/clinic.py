@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlalchemy.orm import Session
 
 from core.models import Clinic
+from core.turn import ClinicInfo
 
-
-@dataclass(frozen=True)
-class ClinicInfo:
-    name: str
-    phone: str
-    booking_url: str = ""
-    hours: str = ""
+__all__ = ["ClinicInfo", "clinic_info", "get_clinic"]
 
 
 def get_clinic(session: Session) -> Clinic:

@@ -24,16 +24,20 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core import escalations as esc_service
 from core import outbox
-from core.clinic import get_clinic
+from core.clinic import clinic_info, get_clinic
+from core.dates import extract_dates, parse_treatment_date
 from core.db import now_of, session_scope
 from core.inbound import clean_text
 from core.models import Conversation, Message, Patient
+from core.outcomes import apply_screen, escalate, findings_payload, outage_page_text, screen_reply
 from core.ports import Assistant, AssistantReply, AssistantUnavailable, Clock
 from core.recovery import recovery_for_conversation
 from core.screening import Screener
 from core.spool import Spool
 from core.topics import TOPIC_IDS
-from core.triage.replies import reply_language
+from core.triage import Level, TriageResult, reason_text, reply_language
+from core.turn import AWAIT_DATE as REQ_AWAIT_DATE
+from core.turn import HANDOFF, REMEMBER_DATE, Request, ScreenFacts, TurnContext
 
 log = logging.getLogger("aftercare.conversations")
 
@@ -43,19 +47,38 @@ MAX_TEXT = 2000
 AWAIT_DATE = "treatment_date"
 
 
-def remember_treatment_date(session: Session, conversation_id: str, performed_on: date) -> None:
-    conv = session.get(Conversation, conversation_id)
-    if conv is not None:
-        conv.stated_treatment_on = performed_on
-        if conv.awaiting and conv.awaiting.startswith(AWAIT_DATE):
-            conv.awaiting = None
+def apply_requests(
+    session: Session,
+    conv: Conversation,
+    requests: list[Request],
+    *,
+    today: date,
+    day: int | None,
+    message_id: str | None,
+) -> None:
+    """Do what the assistant's actions asked for (core.turn), in the turn's own transaction.
 
-
-def await_treatment_date(session: Session, conversation_id: str, topic: str) -> None:
-    """Remember that the next message should be read as the treatment date, then re-ask ``topic``."""
-    conv = session.get(Conversation, conversation_id)
-    if conv is not None:
-        conv.awaiting = f"{AWAIT_DATE}:{topic}"[:64]
+    The conversation service is the one owner of the "waiting for the treatment date"
+    sub-dialogue (``Conversation.awaiting``) and of the stated treatment date.
+    """
+    for request in requests:
+        if request.kind == REMEMBER_DATE and request.date is not None and request.date <= today:
+            conv.stated_treatment_on = request.date
+            if conv.awaiting and conv.awaiting.startswith(AWAIT_DATE):
+                conv.awaiting = None
+        elif request.kind == REQ_AWAIT_DATE and request.topic:
+            conv.awaiting = f"{AWAIT_DATE}:{request.topic}"[:64]
+        elif request.kind == HANDOFF and request.reason:
+            # a request for a person (talk to staff, booking, a symptom nobody placed): routine, no page
+            escalate(
+                session,
+                conversation_id=conv.id,
+                level="routine",
+                reason=request.reason,
+                day=day,
+                message_id=message_id,
+                page=False,
+            )
 
 
 @dataclass
@@ -89,12 +112,13 @@ class _Plan:
     takeover: bool
     opted_out: bool
     sms_to: str | None
-    triage: Any
+    triage: TriageResult
     escalation_ref: dict[str, str] | None
     escalation_reply: str | None
     ask_date: bool
     clinic_name: str
     clinic_phone: str
+    context: TurnContext
 
 
 def _ask_date_text() -> str:
@@ -110,6 +134,39 @@ def holding_reply(clinic_phone: str) -> str:
         "Sorry, I can't answer right now. Your message is saved and our team will see it."
         + tail
         + " If you have trouble breathing or feel very unwell, call 911."
+    )
+
+
+def turn_context(
+    session: Session,
+    conv: Conversation,
+    *,
+    today: date,
+    day: int | None,
+    message_id: str | None,
+    triage: TriageResult | None,
+    text: str,
+) -> TurnContext:
+    """What the assistant's actions are told about this turn (sent as Rasa metadata, core.turn)."""
+    patient = session.get(Patient, conv.patient_id) if conv.patient_id else None
+    return TurnContext(
+        conversation_id=conv.id,
+        channel=conv.channel,
+        today=today,
+        message_id=message_id,
+        day=day,
+        first_name=patient.first_name if patient is not None else None,
+        clinic=clinic_info(session),
+        language=reply_language(triage, text) if triage is not None else "en",
+        escalated=triage.level.value if triage is not None and triage.escalates else None,
+        screen=None
+        if triage is None
+        else ScreenFacts(
+            level=triage.level.value,
+            expected=tuple(triage.expected),
+            needs_day=triage.needs_day,
+            day_used=triage.day_used,
+        ),
     )
 
 
@@ -204,13 +261,7 @@ class ConversationService:
                     self.assistant.respond(
                         conversation_id=plan.conversation_id,
                         text=plan.assistant_text,
-                        metadata={
-                            "conversation_id": plan.conversation_id,
-                            "channel": plan.channel,
-                            "today": plan.today.isoformat(),
-                            "message_id": plan.message_id,
-                            "escalated": level if level != "none" else None,
-                        },
+                        metadata=plan.context.to_metadata(),
                     ),
                     timeout=self.assistant_timeout_s,
                 )
@@ -236,9 +287,6 @@ class ConversationService:
         return await asyncio.to_thread(self._finish, plan, replies, topic, turn, assistant_failed, asked_date)
 
     def _prepare(self, message_id: str) -> _Plan | TurnResult:
-        from core.dates import parse_treatment_date
-        from core.triage import Level, patient_reply, reason_text
-
         screen = self.screener.screen
         with session_scope(self.session_factory) as s:
             msg = s.get(Message, message_id)
@@ -257,8 +305,8 @@ class ConversationService:
             assistant_text: str | None = text
             screen_texts = [msg.text or ""]  # the screen reads the whole message
 
-            # the answer to "when was your treatment?"
             if conv.awaiting and conv.awaiting.startswith(AWAIT_DATE):
+                # the answer to "when was your treatment?"
                 pending_topic = conv.awaiting.split(":", 1)[1] if ":" in conv.awaiting else ""
                 conv.awaiting = None
                 when = parse_treatment_date(text, today)
@@ -275,6 +323,13 @@ class ConversationService:
                     else:
                         assistant_text = "/my_recovery_day"
                 conv.pending_message_id = None
+            elif rec.day is None:
+                # "had it monday and it's still red": a treatment date stated in passing is remembered
+                # (and screened with) when we know no other
+                treated, _ = extract_dates(text, today)
+                if treated is not None and treated <= today:
+                    conv.stated_treatment_on = treated
+                    rec = recovery_for_conversation(s, conv.id, today)
 
             results = [screen(t, rec.day) for t in screen_texts if t.strip()]
             triage = results[0] if results else screen("", rec.day)
@@ -291,24 +346,10 @@ class ConversationService:
 
             escalation_ref = None
             escalation_reply = None
-            if triage.level.rank >= Level.ROUTINE.rank:
-                change = esc_service.record(
-                    s,
-                    conversation_id=conv.id,
-                    level=triage.level.value,
-                    reason=reason_text(triage, rec.day),
-                    findings=[
-                        {"code": f.code, "level": f.level.value, "matched": f.matched, "rule": f.rule} for f in triage.findings
-                    ],
-                    recovery_day=rec.day,
-                    message_id=msg.id,
-                )
+            change = apply_screen(s, triage, conversation_id=conv.id, message_id=msg.id, day=rec.day, public_url=self.public_url)
+            if change is not None:
                 escalation_ref = {"id": change.escalation.id, "level": change.escalation.level}
-                escalation_reply = patient_reply(
-                    triage, clinic_name=clinic.name, clinic_phone=clinic.phone, language=reply_language(triage, text)
-                )
-                if triage.level.rank >= Level.URGENT.rank and (change.created or change.raised):
-                    self._alert_on_call(s, clinic, change.escalation, rec.day)
+                escalation_reply = screen_reply(triage, clinic_name=clinic.name, clinic_phone=clinic.phone, text=text)
 
             ask_date = (
                 triage.level == Level.NONE
@@ -318,6 +359,7 @@ class ConversationService:
                 and not assistant_text.startswith("/")
             )
             patient = s.get(Patient, conv.patient_id) if conv.patient_id else None
+            context = turn_context(s, conv, today=today, day=rec.day, message_id=msg.id, triage=triage, text=text)
             return _Plan(
                 message_id=msg.id,
                 conversation_id=conv.id,
@@ -335,22 +377,8 @@ class ConversationService:
                 ask_date=ask_date,
                 clinic_name=clinic.name,
                 clinic_phone=clinic.phone,
+                context=context,
             )
-
-    def _alert_on_call(self, s: Session, clinic: Any, esc: Any, day: int | None) -> None:
-        if not clinic.oncall_phone:
-            log.warning("no on-call phone configured; %s escalation %s only in the inbox", esc.level, esc.id)
-            return
-        link = f"{self.public_url}/inbox/escalations/{esc.id}" if self.public_url else f"escalation {esc.id}"
-        body = f"{clinic.name} aftercare: {esc.level.upper()} escalation needs a clinician. Open {link}"
-        outbox.enqueue(
-            s,
-            to=clinic.oncall_phone,
-            body=body,
-            purpose="oncall_alert",
-            escalation_id=esc.id,
-            conversation_id=esc.conversation_id,
-        )
 
     def _finish(
         self, plan: _Plan, replies: list[Reply], topic: str | None, turn: Any, assistant_failed: bool, asked_date: bool
@@ -369,6 +397,8 @@ class ConversationService:
             if asked_date:
                 conv.awaiting = f"{AWAIT_DATE}:symptom_report"
                 conv.pending_message_id = msg.id
+            elif turn is not None and turn.requests:
+                apply_requests(s, conv, turn.requests, today=plan.today, day=plan.day, message_id=msg.id)
             # `escalation` in the reply reports what the red-flag screen opened, raised or joined.
             # Hand-offs (talk to staff, booking, pricing, an assistant that could not answer) still
             # reach the inbox as routine escalations, but they are requests, not clinical findings.
@@ -422,8 +452,6 @@ class ConversationService:
         self, *, channel: str, conversation_id: str | None, text: str, extra: dict[str, Any] | None = None
     ) -> TurnResult:
         """The database is unreachable: screen anyway, answer safely, spool the message for replay."""
-        from core.triage import Level, patient_reply, reason_text
-
         text = clean_text(text)
         triage = self.screener.screen(text, None)
         record = {
@@ -433,7 +461,7 @@ class ConversationService:
             "received_at": self.clock.now().isoformat(),
             "level": triage.level.value,
             "reason": reason_text(triage, None) if triage.level != Level.NONE else "",
-            "findings": [{"code": f.code, "level": f.level.value, "matched": f.matched, "rule": f.rule} for f in triage.findings],
+            "findings": findings_payload(triage),
             **(extra or {}),
         }
         if triage.level.rank >= Level.URGENT.rank:
@@ -441,7 +469,7 @@ class ConversationService:
         if self.spool is not None:
             self.spool.append(record)
         if triage.level.rank >= Level.ROUTINE.rank:
-            text_out = patient_reply(triage, clinic_name="", clinic_phone="", language=reply_language(triage, text))
+            text_out = screen_reply(triage, clinic_name="", clinic_phone="", text=text)
         else:
             text_out = holding_reply("")
         ref = {"id": "pending", "level": triage.level.value} if triage.level.rank >= Level.ROUTINE.rank else None
@@ -454,7 +482,7 @@ class ConversationService:
             log.error("database down: a %s finding could not be paged (no sender or no on-call number known yet)", level)
             return False
         phone, clinic_name = self.last_known_oncall
-        body = f"{clinic_name} aftercare: {level.upper()} red flag received while the database is down. Check the inbox when it is back."
+        body = outage_page_text(clinic_name, level)
         try:
             result = self.pager(phone, body)
         except Exception as exc:
@@ -500,16 +528,16 @@ class ConversationService:
             msg.status = "answered"
             msg.processed_at = now_of(s)
             if record.get("level") in ("routine", "urgent", "emergency"):
-                change = esc_service.record(
+                escalate(
                     s,
                     conversation_id=conv.id,
                     level=record["level"],
                     reason=record.get("reason") or "red flag received while the database was down",
                     findings=record.get("findings") or [],
                     message_id=msg.id,
+                    public_url=self.public_url,
+                    page=not record.get("paged"),  # paged already while the database was down
                 )
-                if record["level"] in ("urgent", "emergency") and not record.get("paged"):
-                    self._alert_on_call(s, get_clinic(s), change.escalation, None)
             else:
                 esc_service.record(
                     s,

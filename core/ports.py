@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from core.turn import Request
+
 
 @dataclass
 class AssistantReply:
@@ -24,6 +26,7 @@ class AssistantTurn:
     intent: str | None = None
     confidence: float | None = None
     topic: str | None = None  # set by the assistant when it knows better than the intent
+    requests: list[Request] = field(default_factory=list)  # what the actions want done (core.turn)
 
 
 class AssistantUnavailable(RuntimeError):

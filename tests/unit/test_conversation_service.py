@@ -171,3 +171,78 @@ def test_database_down_still_screens_and_spools(service, session_factory):
         esc = s.query(Escalation).one()
         assert esc.level == "urgent"
         assert s.query(Message).one().text == "there is pus and I have a fever"
+
+
+# ------------------------------------------------------------- the actions' requests (core.turn)
+@pytest.fixture
+def with_actions(session_factory, fixed_clock: FixedClock, tmp_path):
+    """The service in front of the real Rasa actions (intents by keyword): the whole turn contract."""
+    from core.clinic import get_clinic
+    from tests.fakes import ActionsAssistant
+
+    with session_scope(session_factory) as s:
+        c = get_clinic(s)
+        c.name, c.phone, c.oncall_phone = "Test Clinic", "+12015550199", "+12015550198"
+    return ConversationService(
+        session_factory=session_factory,
+        assistant=ActionsAssistant(
+            {
+                "person": "talk_to_staff",
+                "makeup": "makeup",
+                "feels odd": "symptom_report",
+                "red": "symptom_report",
+                "ago": "inform_treatment_date",
+            }
+        ),
+        clock=fixed_clock,
+        spool=Spool(tmp_path / "spool.jsonl"),
+        assistant_timeout_s=5.0,
+    )
+
+
+def test_a_hand_off_the_action_asks_for_is_stored_by_the_service(with_actions, session_factory):
+    conv = new_conversation(session_factory)
+    result = say(with_actions, conv, "can I talk to a person")
+    assert result.escalation is None  # a request for a person, not a clinical finding
+    with session_scope(session_factory) as s:
+        [esc] = s.query(Escalation).all()
+        assert (esc.level, esc.reason, esc.conversation_id) == ("routine", "patient asked to talk to staff", conv)
+
+
+def test_the_service_sends_the_actions_everything_they_need(with_actions, session_factory, fixed_clock):
+    conv = new_conversation(session_factory, treated_on=fixed_clock.today().replace(day=23))
+    result = say(with_actions, conv, "can I wear makeup")
+    meta = with_actions.assistant.calls[-1]["metadata"]
+    assert meta["day"] == 3 and meta["first_name"] == "Ana" and meta["clinic"]["name"] == "Test Clinic"
+    assert meta["screen"]["level"] == "none" and meta["today"] == fixed_clock.today().isoformat()
+    assert result.replies[0].text.startswith("You're on day 3")
+
+
+def test_a_date_stated_in_a_question_is_remembered_by_the_service(with_actions, session_factory, fixed_clock):
+    conv = new_conversation(session_factory)
+    result = say(with_actions, conv, "I had it 2 days ago, can I wear makeup?")
+    assert result.replies[0].text.startswith("You're on day 2")
+    with session_scope(session_factory) as s:
+        assert s.get(Conversation, conv).stated_treatment_on == date.fromordinal(fixed_clock.today().toordinal() - 2)
+
+
+def test_waiting_for_the_date_is_kept_by_the_service_only(with_actions, session_factory):
+    conv = new_conversation(session_factory)
+    first = say(with_actions, conv, "can I wear makeup")
+    assert "when your treatment was" in first.replies[-1].text
+    with session_scope(session_factory) as s:
+        assert s.get(Conversation, conv).awaiting == "treatment_date:makeup"
+    second = say(with_actions, conv, "3 days ago")
+    assert with_actions.assistant.calls[-1]["text"] == "/makeup"  # the pending question, now with the date
+    assert second.replies[0].text.startswith("You're on day 3")
+    with session_scope(session_factory) as s:
+        assert s.get(Conversation, conv).awaiting is None
+
+
+def test_a_symptom_nobody_placed_reaches_staff_through_the_actions(with_actions, session_factory, fixed_clock):
+    conv = new_conversation(session_factory, treated_on=fixed_clock.today().replace(day=23))
+    result = say(with_actions, conv, "my face feels odd")
+    assert "normal" not in " ".join(r.text for r in result.replies).lower()
+    with session_scope(session_factory) as s:
+        [esc] = s.query(Escalation).all()
+        assert esc.level == "routine" and esc.recovery_day == 3

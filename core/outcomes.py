@@ -1,0 +1,118 @@
+"""What a red-flag screen result leads to, decided in one place.
+
+Every path that screens a patient's message (a conversation turn, an SMS from a number
+that opted out, a message replayed after a database outage) calls these functions, so
+"which escalation, at which level, who is paged, with which words" is written once:
+
+- :func:`apply_screen` opens, joins or raises the conversation's escalation for a result
+  at routine or above, and pages the on-call clinician when an urgent or emergency
+  escalation is created or raised;
+- :func:`escalate` does the same for a level already decided (a spooled record, a hand-off);
+- :func:`screen_reply` is the patient's reply to an escalated message, in their language;
+- :func:`findings_payload` is how findings are stored (escalation and spool alike).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from core import escalations as esc_service
+from core import outbox
+from core.clinic import get_clinic
+from core.escalations import EscalationChange
+from core.triage import TriageResult, patient_reply, reason_text, reply_language
+
+log = logging.getLogger("aftercare.outcomes")
+
+PAGED_LEVELS = ("urgent", "emergency")
+
+
+def findings_payload(triage: TriageResult) -> list[dict[str, str]]:
+    return [{"code": f.code, "level": f.level.value, "matched": f.matched, "rule": f.rule} for f in triage.findings]
+
+
+def apply_screen(
+    session: Session,
+    triage: TriageResult,
+    *,
+    conversation_id: str,
+    message_id: str | None,
+    day: int | None,
+    public_url: str = "",
+    reason_suffix: str = "",
+) -> EscalationChange | None:
+    """Record what the screen found (None when it found nothing that escalates)."""
+    if not triage.escalates:
+        return None
+    return escalate(
+        session,
+        conversation_id=conversation_id,
+        level=triage.level.value,
+        reason=reason_text(triage, day) + reason_suffix,
+        findings=findings_payload(triage),
+        day=day,
+        message_id=message_id,
+        public_url=public_url,
+    )
+
+
+def escalate(
+    session: Session,
+    *,
+    conversation_id: str,
+    level: str,
+    reason: str,
+    findings: list[dict[str, Any]] | None = None,
+    day: int | None = None,
+    message_id: str | None = None,
+    public_url: str = "",
+    page: bool = True,
+) -> EscalationChange:
+    """Open, join or raise the conversation's escalation; page on-call when an urgent or emergency one
+    is created or raised (``page=False`` when it was paged already, e.g. during a database outage)."""
+    change = esc_service.record(
+        session,
+        conversation_id=conversation_id,
+        level=level,
+        reason=reason,
+        findings=findings or [],
+        recovery_day=day,
+        message_id=message_id,
+    )
+    if page and level in PAGED_LEVELS and (change.created or change.raised):
+        page_on_call(session, change.escalation, public_url=public_url)
+    return change
+
+
+def page_on_call(session: Session, escalation: Any, *, public_url: str = "") -> bool:
+    """Queue the on-call SMS for an escalation: the level and a link, no health details."""
+    clinic = get_clinic(session)
+    if not clinic.oncall_phone:
+        log.warning("no on-call phone configured; %s escalation %s only in the inbox", escalation.level, escalation.id)
+        return False
+    link = f"{public_url}/inbox/escalations/{escalation.id}" if public_url else f"escalation {escalation.id}"
+    body = f"{clinic.name} aftercare: {escalation.level.upper()} escalation needs a clinician. Open {link}"
+    outbox.enqueue(
+        session,
+        to=clinic.oncall_phone,
+        body=body,
+        purpose="oncall_alert",
+        escalation_id=escalation.id,
+        conversation_id=escalation.conversation_id,
+    )
+    return True
+
+
+def outage_page_text(clinic_name: str, level: str) -> str:
+    """The on-call SMS sent while the database is down (no link: the escalation is not stored yet)."""
+    return (
+        f"{clinic_name} aftercare: {level.upper()} red flag received while the database is down. Check the inbox when it is back."
+    )
+
+
+def screen_reply(triage: TriageResult, *, clinic_name: str, clinic_phone: str, text: str) -> str:
+    """The patient's reply to a message the screen escalated, in the language they wrote in."""
+    return patient_reply(triage, clinic_name=clinic_name, clinic_phone=clinic_phone, language=reply_language(triage, text))
