@@ -9,8 +9,9 @@ Deterministic and stdlib-only; the recovery-day windows come from core.timeline.
     reason_text(result, 3)  # "urgent: yellow or honey-coloured crust (signs of infection), day 3"
 """
 
-from .engine import infer_day, screen
+from .engine import screen
 from .model import Finding, Level, ModelSignal, TriageResult
+from .numbers import infer_day
 from .replies import UNPLACED_REASON, patient_reply, reason_text, reply_language, unplaced_reply
 
 __all__ = [

@@ -1,0 +1,199 @@
+"""The check-in plan: which check-ins a treatment gets, on which day, saying what.
+
+A list of steps per procedure (``CheckinStep``: key, day, body, active), editable by an
+admin, seeded from ``DEFAULT_PLAN``; an edited body must fit ``MAX_SEGMENTS`` SMS once its
+placeholders are filled in. Staff can pause a patient's check-ins. Framework-free.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import sms
+from core.audit import record as audit
+from core.clinic import get_clinic
+from core.models import CheckinStep, Patient
+
+PROCEDURE = "microneedling"
+MAX_LATE_DAYS = 2  # a step may go out up to 2 days after its day (downtime, quiet hours); later it is stale
+MAX_SEGMENTS = 2
+PLACEHOLDERS = ("{first_name}", "{clinic}")
+SAMPLE_FIRST_NAME = "Alexandra-Josephine"  # a long first name, for length checks of an edited body
+
+# The default microneedling plan, in our own words, from the clinic guide's facts:
+# redness like a mild sunburn for a day or two; gentle basics (cleanser, moisturizer,
+# sunscreen) for the first days; light flaking around a week as old skin sheds;
+# regular skincare around day 5, retinoids and acids after at least a week; daily
+# broad-spectrum SPF 30+ after the first 72 hours; results build over 4 to 6 weeks;
+# series sessions about a month apart. Plain GSM-7 text (straight quotes only), so
+# each message stays within 2 SMS segments. Placeholders: {first_name}, {clinic}.
+DEFAULT_PLAN: list[dict] = [
+    {
+        "key": "day1",
+        "day": 1,
+        "body": (
+            "Hi {first_name}, it's {clinic} checking in the day after your microneedling. "
+            "How is your skin today? Redness, warmth or tightness, a bit like a mild sunburn, "
+            "is normal for a day or two. Any questions? Just reply to this text. Reply STOP to opt out."
+        ),
+    },
+    {
+        "key": "day3",
+        "day": 3,
+        "body": (
+            "Hi {first_name}, {clinic} here, 3 days after your microneedling. Some dryness or light flaking "
+            "is part of healing; stick to a gentle cleanser, moisturizer and sunscreen for now. If redness or "
+            "swelling gets worse instead of better, or anything seems off, just reply."
+        ),
+    },
+    {
+        "key": "day7",
+        "day": 7,
+        "body": (
+            "Hi {first_name}, it's one week since your microneedling at {clinic}. Light flaking now is old skin "
+            "shedding. You can ease back into your usual skincare, adding retinoids or acids slowly. Wear "
+            "broad-spectrum SPF 30+ daily to protect your results. Questions? Just reply."
+        ),
+    },
+    {
+        "key": "week4",
+        "day": 28,
+        "body": (
+            "Hi {first_name}, {clinic} here. It's 4 weeks since your microneedling: collagen keeps building, "
+            "and texture and tone often improve most in weeks 4 to 6. Series sessions are usually about a "
+            "month apart. Reply here if you'd like to book your next one."
+        ),
+    },
+]
+
+
+# ---------------------------------------------------------------------- SMS length
+def is_gsm7(text: str) -> bool:
+    return sms.is_gsm(text)
+
+
+def sms_length(text: str) -> int:
+    """Length in GSM-7 septets (extended characters count twice), or UTF-16 units when not GSM-7."""
+    if sms.is_gsm(text):
+        return sum(2 if ch in sms.GSM_EXTENSION else 1 for ch in text)
+    return len(text.encode("utf-16-le")) // 2
+
+
+def sms_segments(text: str) -> int:
+    """How many SMS segments ``text`` takes (160/153 per segment in GSM-7, 70/67 in UCS-2)."""
+    return sms.segment_count(text)
+
+
+# ---------------------------------------------------------------------- rendering
+def render_body(body: str, *, first_name: str | None, clinic_name: str | None) -> str:
+    """Fill the known placeholders (only those: a stray brace in an edited body is left as it is)."""
+    name = (first_name or "").strip() or "there"
+    clinic = (clinic_name or "").strip() or "your clinic"
+    return sms.gsm_friendly(body.replace("{first_name}", name).replace("{clinic}", clinic).strip())
+
+
+class PlanError(ValueError):
+    pass
+
+
+def validate_body(body: str, *, clinic_name: str) -> str:
+    """An edited step body: not empty, no unknown placeholder, at most 2 SMS segments once filled in.
+
+    Typographic punctuation pasted from a word processor (curly quotes, dashes) becomes its plain
+    SMS equivalent, so one curly quote does not cut every segment to 67 characters.
+    """
+    body = sms.gsm_friendly((body or "").replace("\r\n", "\n")).strip()
+    if not body:
+        raise PlanError("the message must not be empty")
+    leftover = body
+    for p in PLACEHOLDERS:
+        leftover = leftover.replace(p, "")
+    if "{" in leftover or "}" in leftover:
+        raise PlanError("only {first_name} and {clinic} can be used as placeholders")
+    rendered = render_body(body, first_name=SAMPLE_FIRST_NAME, clinic_name=clinic_name)
+    if sms_segments(rendered) > MAX_SEGMENTS:
+        if not is_gsm7(rendered):
+            raise PlanError(
+                "the message is too long: it uses characters outside the basic SMS alphabet (emoji, accents?), "
+                "which makes each SMS hold only 67 characters; remove them or shorten it"
+            )
+        raise PlanError(
+            f"the message is too long: {sms_length(rendered)} characters once names are filled in "
+            f"(at most {MAX_SEGMENTS * 153} for {MAX_SEGMENTS} SMS)"
+        )
+    return body
+
+
+# ---------------------------------------------------------------------- the plan
+def plan_steps(session: Session, procedure: str = PROCEDURE, *, active_only: bool = False) -> list[CheckinStep]:
+    q = select(CheckinStep).where(CheckinStep.procedure == procedure)
+    if active_only:
+        q = q.where(CheckinStep.active.is_(True))
+    return sorted(session.execute(q).scalars(), key=lambda s: (s.day, s.key))
+
+
+def ensure_default_plan(session: Session, procedure: str = PROCEDURE) -> list[CheckinStep]:
+    """Add the default steps whose key is missing (never changes an edited step). Returns the added ones."""
+    have = {s.key for s in plan_steps(session, procedure)}
+    added = []
+    for step in DEFAULT_PLAN:
+        if step["key"] not in have:
+            row = CheckinStep(procedure=procedure, key=step["key"], day=step["day"], body=step["body"], active=True)
+            session.add(row)
+            added.append(row)
+    session.flush()
+    return added
+
+
+def update_step(
+    session: Session,
+    *,
+    step_id: str,
+    body: str,
+    day: int,
+    active: bool,
+    actor_id: str | None,
+    actor_label: str,
+) -> CheckinStep:
+    step = session.get(CheckinStep, step_id)
+    if step is None:
+        raise PlanError("unknown check-in step")
+    if not isinstance(day, int) or day < 0 or day > 365:
+        raise PlanError("the day must be a whole number from 0 to 365")
+    body = validate_body(body, clinic_name=get_clinic(session).name)
+    changed = [
+        name
+        for name, old, new in (("body", step.body, body), ("day", step.day, day), ("active", bool(step.active), bool(active)))
+        if old != new
+    ]
+    step.body, step.day, step.active = body, day, bool(active)
+    session.flush()
+    audit(
+        session,
+        actor_id=actor_id,
+        actor_label=actor_label,
+        action="checkin_step.update",
+        object_type="checkin_step",
+        object_id=step.id,
+        detail=f"{step.key}: {', '.join(changed) or 'no change'}; day={day} active={bool(active)}",
+    )
+    return step
+
+
+def set_paused(session: Session, *, patient_id: str, paused: bool, actor_id: str | None, actor_label: str) -> Patient:
+    patient = session.get(Patient, patient_id)
+    if patient is None:
+        raise PlanError("unknown patient")
+    if bool(patient.checkins_paused) != bool(paused):
+        patient.checkins_paused = bool(paused)
+        audit(
+            session,
+            actor_id=actor_id,
+            actor_label=actor_label,
+            action="checkins.pause" if paused else "checkins.resume",
+            object_type="patient",
+            object_id=patient.id,
+        )
+    session.flush()
+    return patient
