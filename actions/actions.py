@@ -1,7 +1,7 @@
 """Rasa custom actions: adapt Rasa to core (answers, dates, recovery, escalations).
 
 Every action reports the topic it answered in the ``topic`` slot (a
-shared/spec/topics.yml id, or None for a clarifying question); bot/channel.py
+docs/spec/topics.yml id, or None for a clarifying question); bot/channel.py
 returns it to the API. Nothing here runs at import time.
 """
 

@@ -1,7 +1,7 @@
 """Policy table of the screen: every finding code, its words for staff, its rule.
 
 ``LABELS`` is what reason_text and staff see; ``RULES`` quotes the policy line
-(spec/triage-policy.md) that makes the finding escalate.
+(docs/triage-policy.md) that makes the finding escalate.
 """
 
 from __future__ import annotations
