@@ -22,7 +22,7 @@ help:
 	@echo "make train       - train the Rasa model if config, domain or data changed"
 	@echo "make train-redflag - retrain the learned red-flag model after editing triage-data/train/"
 	@echo "make validate    - rasa data validate"
-	@echo "make migrate     - apply the database migrations"
+	@echo "make migrate     - apply the database migrations and the first-install defaults (no demo data)"
 	@echo "make eval        - triage and topic evaluation on the labelled sets"
 	@echo "make bench       - latency/throughput/start-up/memory benchmark"
 	@echo "make venv        - create .venv with the pinned dependencies"
@@ -81,10 +81,10 @@ validate: $(STAMPS)/venv
 
 # ---------------------------------------------------------------- run
 migrate: $(STAMPS)/venv
-	$(PY) -c "from core.settings import load_settings; from core.migrate import upgrade; s=load_settings(); s.data_dir.mkdir(parents=True, exist_ok=True); upgrade(s.database_url)"
+	$(PY) -m api.cli migrate
 
 run: $(STAMPS)/venv $(STAMPS)/model
-	$(PY) scripts/serve.py
+	$(PY) -m api.supervisor
 
 # ---------------------------------------------------------------- test
 test: $(STAMPS)/venv $(STAMPS)/model chromium faketime

@@ -2,9 +2,9 @@
 
 Framework-free (no rasa, no FastAPI): the Rasa actions call :func:`answer`,
 :func:`reassure` and the small helpers below, and unit tests check the facts each
-answer must carry (shared/spec/topics.yml).
+answer must carry (docs/spec/topics.yml).
 
-Clinical content is the clinic guide's (shared/seed/), in our own words; every
+Clinical content is the clinic's aftercare guide's (not in this repository), in our own words; every
 day number comes from :mod:`core.timeline`. Clinic name, phone and booking link
 come from the :class:`~core.clinic.ClinicInfo` passed in, never from here.
 

@@ -2,7 +2,8 @@
 
 Day 0 is the treatment day. Every day-aware answer (Rasa actions) and every
 day-aware triage rule (core.triage) reads its windows from here, so the two can
-never disagree. Numbers carry the clinic guide's facts (see docs/clinical-sources.md).
+never disagree. Numbers carry the facts of the clinic's aftercare guide (not in this repository; the
+facts are listed in docs/spec/topics.yml, the red-flag windows in docs/triage-policy.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Topic ids the web chat API reports (from shared/spec/topics.yml), with short titles."""
+"""Topic ids the web chat API reports (from docs/spec/topics.yml), with short titles."""
 
 from __future__ import annotations
 

@@ -27,8 +27,9 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from api.supervisor import Stack  # noqa: E402
+from core.bootstrap import prepare  # noqa: E402
 from core.settings import port_plan  # noqa: E402
-from scripts.serve import Stack, prepare  # noqa: E402
 
 MESSAGES = [
     "can i wear makeup tomorrow",

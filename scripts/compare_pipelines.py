@@ -3,7 +3,7 @@
 
 For each pipeline: ``rasa train nlu`` (wall-clock seconds), then, in a fresh
 process, ``Agent.load`` (seconds) and one parse per held-out message
-(p50 / p95 latency), scored with scripts/eval_topics.evaluate (accuracy,
+(p50 / p95 latency), scored with ``evaluate`` of scripts/eval_topics.py (accuracy,
 macro-F1, worst topic). The candidate configs carry no FallbackClassifier;
 its effect is replayed exactly from each parse's intent ranking (the
 classifier falls back when the top confidence is below ``threshold`` or the

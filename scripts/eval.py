@@ -109,7 +109,8 @@ def main() -> int:
     stack = None
     base, token = args.url, args.token
     if not base:
-        from scripts.serve import Stack, prepare
+        from api.supervisor import Stack
+        from core.bootstrap import prepare
         from tests.conftest import free_port
 
         data_dir = Path(tempfile.mkdtemp(prefix="aftercare-eval-"))

@@ -2,7 +2,7 @@
 """Topic accuracy of the assistant on a labelled set of patient messages.
 
 Each item of the set is ``{text, topic}`` where ``topic`` is an id from
-shared/spec/topics.yml. A prediction is the topic the assistant reports for
+docs/spec/topics.yml. A prediction is the topic the assistant reports for
 the message, or ``None`` (no topic: fallback, clarifying question, helper
 intent such as affirm).
 
@@ -48,10 +48,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_HOLDOUT = REPO / "tests" / "data" / "nlu_holdout.yml"
-DEFAULT_TOPICS_CANDIDATES = (
-    REPO.parent / "shared" / "spec" / "topics.yml",
-    REPO / "shared" / "spec" / "topics.yml",
-)
+DEFAULT_TOPICS_CANDIDATES = (REPO / "docs" / "spec" / "topics.yml",)
 
 Predict = Callable[[str], str | None]
 

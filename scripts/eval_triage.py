@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Measure the red-flag screen on labelled sets (spec/triage-policy.md, "Targets").
+"""Measure the red-flag screen on labelled sets (docs/triage-policy.md, "Targets").
 
     python scripts/eval_triage.py                      # the hold-out and the blind sets, lexicon + model
     python scripts/eval_triage.py --lexicon-only       # the deterministic layer alone

@@ -165,7 +165,8 @@ def auth_headers():
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
     """The real service (API + Rasa server + action server) with the trained model, on free ports."""
-    from scripts.serve import Stack, latest_model, prepare
+    from api.supervisor import Stack, latest_model
+    from core.bootstrap import prepare
 
     if latest_model(ROOT / "models") is None:
         pytest.fail("no trained model in models/; `make test` trains it (make train)")

@@ -1,4 +1,4 @@
-"""Red-flag triage screen (spec/triage-policy.md).
+"""Red-flag triage screen (docs/triage-policy.md).
 
 Runs on every inbound message, before and independently of the NLU model.
 Deterministic and stdlib-only; the recovery-day windows come from core.timeline.

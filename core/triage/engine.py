@@ -47,7 +47,7 @@ def _expected_codes(exp: list[tuple[str, Mention]]) -> list[str]:
 
 
 def screen(text: str, day: int | None) -> TriageResult:
-    """Screen one inbound message for red flags (see spec/triage-policy.md).
+    """Screen one inbound message for red flags (see docs/triage-policy.md).
 
     ``day`` is days since the most recent treatment (0 = treatment day), or None
     when unknown; a day the patient states in the text is used when it is None.

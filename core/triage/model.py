@@ -7,7 +7,7 @@ from enum import Enum
 
 
 class Level(str, Enum):
-    """How urgently staff must look at a message (see spec/triage-policy.md)."""
+    """How urgently staff must look at a message (see docs/triage-policy.md)."""
 
     NONE = "none"
     ROUTINE = "routine"

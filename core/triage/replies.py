@@ -99,7 +99,7 @@ def reply_language(result: TriageResult, text: str | None = None) -> str:
 
 
 def patient_reply(result: TriageResult, *, clinic_name: str, clinic_phone: str, language: str = "en") -> str:
-    """The reply for a screened message, by level (see the table in spec/triage-policy.md)."""
+    """The reply for a screened message, by level (see the table in docs/triage-policy.md)."""
     t = TEXT.get(language, TEXT["en"])
     clinic = _clinic(clinic_name) if language == "en" or clinic_name.strip() else "la clínica"
     phone = clinic_phone.strip()

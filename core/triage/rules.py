@@ -1,7 +1,7 @@
 """Rule table of the screen: which atoms and frames make which finding, at which level.
 
 ``LABELS`` is what reason_text and staff see; ``RULES`` quotes the policy line
-(spec/triage-policy.md) that makes the finding escalate; ``apply_rules`` is the table
+(docs/triage-policy.md) that makes the finding escalate; ``apply_rules`` is the table
 itself: the findings and expected-healing mentions of one message on a known recovery
 day. The recovery-day windows come from core.timeline (never redefined here).
 """

@@ -3,7 +3,7 @@
 
 The package is pinned by hash (requirements-models.txt) and the weights file by its SHA-256
 below: a different file refuses to load, so an upgrade cannot silently change the features
-(tests/unit/test_triage_model.py also checks golden vectors).
+(tests/integration/test_triage_model.py also checks golden vectors).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The public HTTP contract of shared/spec/api.md, on SQLite and PostgreSQL, over real HTTP-level
+"""The public HTTP contract of docs/api.md, on SQLite and PostgreSQL, over real HTTP-level
 requests (TestClient) with a fake assistant at the port. The real assistant is covered in test_stack.py."""
 
 from __future__ import annotations

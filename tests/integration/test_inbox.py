@@ -703,18 +703,18 @@ def test_unknown_ids_are_404_pages(ib):
 
 
 def test_create_admin_script(tmp_path, monkeypatch, capsys):
-    from scripts import create_admin
+    from api import cli
 
     url = f"sqlite:///{tmp_path / 'admin.db'}"
     monkeypatch.setenv("AFTERCARE_ENV", "test")
     monkeypatch.setenv("AFTERCARE_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("AFTERCARE_DATABASE_URL", url)
     monkeypatch.setenv("AFTERCARE_ADMIN_PASSWORD", PW)
-    assert create_admin.main(["--email", "Boss@Clinic.test", "--name", "The Boss"]) == 0
+    assert cli.main(["create-admin", "--email", "Boss@Clinic.test", "--name", "The Boss"]) == 0
     assert "Created admin boss@clinic.test" in capsys.readouterr().out
-    assert create_admin.main(["--email", "boss@clinic.test", "--name", "Again"]) == 1
+    assert cli.main(["create-admin", "--email", "boss@clinic.test", "--name", "Again"]) == 1
     monkeypatch.setenv("AFTERCARE_ADMIN_PASSWORD", "short")
-    assert create_admin.main(["--email", "two@clinic.test", "--name", "Two"]) == 1
+    assert cli.main(["create-admin", "--email", "two@clinic.test", "--name", "Two"]) == 1
     from core.db import make_engine, make_session_factory
     from tests.fakes import test_clock
 

@@ -1,4 +1,4 @@
-"""core.answers: every topic carries its facts (shared/spec/topics.yml), by day of recovery."""
+"""core.answers: every topic carries its facts (docs/spec/topics.yml), by day of recovery."""
 
 from __future__ import annotations
 

@@ -90,3 +90,21 @@ def test_the_wall_clock_check_can_fail(tmp_path: Path) -> None:
         assert wall_clock_calls(sample) == ["core/_sample_for_test.py:2 datetime.now()"]
     finally:
         sample.unlink()
+
+
+# ------------------------------------------------------------------ scripts/ are developer tools
+# The product (and the fixtures every test relies on) never imports scripts/: the database bootstrap
+# is core/bootstrap.py, the supervisor api/supervisor.py, the operator commands api/cli.py. A script
+# may import the package, never the reverse (tests of the developer tools themselves may import them).
+NO_SCRIPTS_FILES = [*PRODUCT_FILES, ROOT / "tests" / "conftest.py"]
+
+
+@pytest.mark.parametrize("path", NO_SCRIPTS_FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_product_code_does_not_import_scripts(path: Path) -> None:
+    assert "scripts" not in imported_modules(path)
+
+
+def test_the_scripts_check_can_fail(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text("def f():\n    from scripts.eval import RANK\n    return RANK\n", encoding="utf-8")
+    assert "scripts" in imported_modules(sample)

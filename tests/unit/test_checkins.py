@@ -122,9 +122,9 @@ def test_sending_window(hour, start, end, expected):
 
 
 def test_a_fresh_install_gets_the_default_plan(tmp_path):
+    from core.bootstrap import prepare
     from core.db import make_engine, make_session_factory, session_scope
     from core.models import CheckinStep
-    from scripts.serve import prepare
 
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
     env = {
@@ -147,9 +147,9 @@ def test_a_fresh_install_gets_the_default_plan(tmp_path):
 
 def test_a_production_install_starts_without_demo_data(tmp_path) -> None:
     """Issue 16, item 8: production was seeded with the demo clinic's fictitious on-call number."""
+    from core.bootstrap import prepare
     from core.db import make_engine, make_session_factory, session_scope
     from core.models import Patient, StaffUser
-    from scripts.serve import prepare
 
     url = f"sqlite:///{tmp_path / 'prod.db'}"
     env = {

@@ -1,4 +1,4 @@
-"""Tests of the red-flag screen (core.triage) against spec/triage-policy.md."""
+"""Tests of the red-flag screen (core.triage) against docs/triage-policy.md."""
 
 from __future__ import annotations
 

@@ -1,8 +1,12 @@
 """Start the whole service: the action server, the Rasa server and the API.
 
-Used by `make run` (foreground, prefixed logs, Ctrl-C stops everything) and by the
-end-to-end tests (Stack(...).start()). Internal ports come from the public port
+`python -m api.supervisor` (what `make run` runs) prepares the database (core/bootstrap.py:
+migrations, first-install defaults, demo data in development) and runs the three processes in
+the foreground with prefixed logs; Ctrl-C stops everything. The end-to-end tests, `make eval` and
+`make bench` use `Stack(...).start()`. Internal ports come from the public port
 (core.settings.port_plan) so instances on different AFTERCARE_PORTs never collide.
+
+The supervisor starts Rasa and the action server as commands, never imports them.
 """
 
 from __future__ import annotations
@@ -18,10 +22,10 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from core.bootstrap import prepare
+from core.settings import PROJECT_ROOT, load_settings, port_plan
 
-from core.settings import load_settings, port_plan  # noqa: E402
+ROOT = PROJECT_ROOT
 
 COLORS = {"api": "\033[36m", "rasa": "\033[35m", "actions": "\033[33m"}
 RESET = "\033[0m"
@@ -187,7 +191,7 @@ class Stack:
                 if p.restarts >= 5:
                     continue
                 p.restarts += 1
-                print(f"[serve] {p.name} exited with {p.popen.returncode}; restarting ({p.restarts}/5)", flush=True)
+                print(f"[supervisor] {p.name} exited with {p.popen.returncode}; restarting ({p.restarts}/5)", flush=True)
                 time.sleep(min(2 * p.restarts, 10))
                 if not self._stopping:
                     self._spawn(p)
@@ -230,37 +234,6 @@ class Stack:
 
     def pids(self) -> dict[str, int]:
         return {p.name: p.popen.pid for p in self.procs if p.popen}
-
-
-def ensure_defaults(settings) -> None:
-    """A fresh install gets the clinic row and the default check-in plan (an admin edits both)."""
-    from core.checkins import ensure_default_plan
-    from core.clinic import get_clinic
-    from core.clock import SystemClock
-    from core.db import make_engine, make_session_factory, session_scope
-    from core.models import CheckinStep
-
-    engine = make_engine(settings.database_url)
-    with session_scope(make_session_factory(engine, SystemClock(settings.clinic_timezone))) as s:
-        get_clinic(s)
-        if s.query(CheckinStep).count() == 0:
-            ensure_default_plan(s)
-    engine.dispose()
-
-
-def prepare(env: dict[str, str]) -> None:
-    """Migrations and demo data (idempotent)."""
-    from core.migrate import upgrade
-    from scripts.demo_data import seed
-
-    settings = load_settings(env)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    upgrade(settings.database_url)
-    ensure_defaults(settings)
-    # demo patients, demo admin and a fictitious on-call number belong to development only: a
-    # production install starts empty (on-call alerts must never go to a made-up number)
-    if settings.is_development and env.get("AFTERCARE_DEMO_DATA", "1") != "0":
-        seed(settings)
 
 
 def main() -> int:
@@ -306,7 +279,7 @@ def main() -> int:
         while True:
             time.sleep(1)
     except KeyboardInterrupt:
-        print("\n[serve] stopping...", flush=True)
+        print("\n[supervisor] stopping...", flush=True)
     finally:
         stack.stop()
     return 0
