@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 
 from core.checkins import ensure_default_plan
-from core.clinic import get_clinic
+from core.clinic import clinic_today, get_clinic
 from core.clock import SystemClock
 from core.db import make_engine, make_session_factory, session_scope
 from core.migrate import upgrade
@@ -46,8 +46,8 @@ def migrate(settings: Settings) -> None:
 def ensure_defaults(settings: Settings) -> None:
     """A fresh install gets the clinic row and the default check-in plan (an admin edits both)."""
     engine = make_engine(settings.database_url)
-    with session_scope(make_session_factory(engine, SystemClock(settings.clinic_timezone))) as s:
-        get_clinic(s)
+    with session_scope(make_session_factory(engine, SystemClock())) as s:
+        get_clinic(s, seed_timezone=settings.clinic_timezone)  # the env var seeds the row once
         if s.query(CheckinStep).count() == 0:
             ensure_default_plan(s)
     engine.dispose()
@@ -59,11 +59,11 @@ def seed_demo_data(settings: Settings) -> None:
     Runs once per database (skips when the clinic already has a phone: seeded, or configured by the clinic).
     """
     engine = make_engine(settings.database_url)
-    clock = SystemClock(settings.clinic_timezone)
+    clock = SystemClock()
     factory = make_session_factory(engine, clock)
-    today = clock.today()
     with session_scope(factory) as s:
-        clinic = get_clinic(s)
+        clinic = get_clinic(s, seed_timezone=settings.clinic_timezone)
+        today = clinic_today(s, clock)
         if clinic.phone:
             engine.dispose()
             return  # already seeded (or configured by the clinic)
@@ -71,7 +71,6 @@ def seed_demo_data(settings: Settings) -> None:
         clinic.phone = "+12015550199"
         clinic.booking_url = ""
         clinic.hours = "Mon-Sat 9am-6pm"
-        clinic.timezone = settings.clinic_timezone
         clinic.oncall_name = "Nurse on call"
         clinic.oncall_phone = "+12015550198"
         for name, phone, day in DEMO_PATIENTS:

@@ -6,11 +6,16 @@ import time
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+# The time zone a fresh install's clinic row starts with (AFTERCARE_CLINIC_TIMEZONE overrides it at
+# first install; after that the clinic row, which an admin edits, is the one source).
+DEFAULT_TIMEZONE = "America/New_York"
+
 
 class SystemClock:
-    """UTC now; ``today`` in the clinic's time zone (a patient's 'day 3' is the clinic's calendar)."""
+    """UTC now. ``today`` is the calendar of ``tz``: product code asks core.clinic.clinic_today
+    (the clinic row's time zone); tests and tools use it directly."""
 
-    def __init__(self, tz: str = "America/New_York") -> None:
+    def __init__(self, tz: str = DEFAULT_TIMEZONE) -> None:
         self.tz = ZoneInfo(tz)
 
     def now(self) -> datetime:
@@ -25,7 +30,7 @@ class FixedClock(SystemClock):
     ``ticking=True``, also with real elapsed time from then on (a wall clock set to another date:
     for tests whose background workers wait real seconds for retries and leases)."""
 
-    def __init__(self, at: datetime, tz: str = "America/New_York", *, ticking: bool = False) -> None:
+    def __init__(self, at: datetime, tz: str = DEFAULT_TIMEZONE, *, ticking: bool = False) -> None:
         super().__init__(tz)
         self._at = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
         self._ticking = ticking

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core import escalations as esc_service
 from core import outbox
-from core.clinic import clinic_info, get_clinic
+from core.clinic import clinic_info, clinic_today, get_clinic
 from core.dates import extract_dates, parse_treatment_date
 from core.db import now_of, session_scope
 from core.inbound import clean_text
@@ -299,7 +299,7 @@ class ConversationService:
             clinic = get_clinic(s)
             if clinic.oncall_phone:
                 self.last_known_oncall = (clinic.oncall_phone, clinic.name)
-            today = self.clock.today()
+            today = clinic_today(s, self.clock)
             rec = recovery_for_conversation(s, conv.id, today)
             text = (msg.text or "")[:MAX_TEXT]  # the full text stays stored; the assistant reads the first 2,000 characters
             assistant_text: str | None = text

@@ -17,6 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import relationship
 
+from core.clock import DEFAULT_TIMEZONE
 from core.db import STAMP_CREATE, STAMP_NOW, STAMP_UPDATE, Base, new_id
 
 TZDateTime = DateTime(timezone=True)
@@ -31,7 +32,7 @@ class Clinic(Base):
     phone = Column(String(32), nullable=False, default="")
     booking_url = Column(String(500), nullable=False, default="")
     hours = Column(String(200), nullable=False, default="")
-    timezone = Column(String(64), nullable=False, default="America/New_York")
+    timezone = Column(String(64), nullable=False, default=DEFAULT_TIMEZONE)
     oncall_name = Column(String(200), nullable=False, default="")
     oncall_phone = Column(String(32), nullable=False, default="")
     widget_color = Column(String(16), nullable=False, default="#0f5f73")

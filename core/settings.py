@@ -11,6 +11,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.clock import DEFAULT_TIMEZONE
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PROJECT_ROOT / "var"
 INSECURE_SECRET = "dev-insecure-secret-change-me"
@@ -56,7 +58,7 @@ class Settings:
     rasa_timeout_s: float = 8.0
     rasa_token: str = ""  # the API -> Rasa channel token (the supervisor generates one per run)
     allowed_origins: list[str] = field(default_factory=list)
-    clinic_timezone: str = "America/New_York"
+    clinic_timezone: str = DEFAULT_TIMEZONE  # seeds the clinic row at first install only
     log_level: str = "INFO"
     triage_model: bool = True  # the learned red-flag model beside the lexicon (AFTERCARE_TRIAGE_MODEL=off: lexicon alone)
     triage_threads: int = 2  # CPU threads of the model's sentence encoder
@@ -161,7 +163,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             rasa_timeout_s=_float("AFTERCARE_RASA_TIMEOUT", 8.0),
             rasa_token=os.environ.get("AFTERCARE_RASA_TOKEN", "").strip(),
             allowed_origins=origins,
-            clinic_timezone=os.environ.get("AFTERCARE_CLINIC_TIMEZONE", "America/New_York"),
+            clinic_timezone=os.environ.get("AFTERCARE_CLINIC_TIMEZONE", DEFAULT_TIMEZONE),
             log_level=os.environ.get("AFTERCARE_LOG_LEVEL", "INFO").upper(),
             triage_model=os.environ.get("AFTERCARE_TRIAGE_MODEL", "on").strip().lower() not in {"off", "0", "false", "no"},
             triage_threads=int(_float("AFTERCARE_TRIAGE_THREADS", 2)),

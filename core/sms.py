@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core import escalations as esc_service
 from core import outbox
-from core.clinic import get_clinic
+from core.clinic import clinic_today, get_clinic
 from core.conversations import ConversationService
 from core.db import now_of, session_scope
 from core.models import Conversation, Message, SmsOptOut
@@ -547,7 +547,7 @@ class SmsChannel:
         """Photos go to staff: a routine escalation unless the text's own red flag already escalates."""
         covered = False
         if text:  # the turn will escalate the text's own red flag (core.outcomes.apply_screen)
-            day = recovery_for_conversation(s, conv.id, self.clock.today()).day
+            day = recovery_for_conversation(s, conv.id, clinic_today(s, self.clock)).day
             covered = self.screener.screen(text, day).escalates
         if not covered:
             n = len(msg.media_urls or [])
@@ -629,7 +629,7 @@ class SmsChannel:
         with session_scope(self.session_factory) as s:
             msg = s.get(Message, message_id)
             conv = s.get(Conversation, msg.conversation_id)
-            day = recovery_for_conversation(s, conv.id, self.clock.today()).day
+            day = recovery_for_conversation(s, conv.id, clinic_today(s, self.clock)).day
             triage = self.screener.screen(msg.text or "", day)
             change = apply_screen(
                 s,

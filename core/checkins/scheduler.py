@@ -24,14 +24,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import outbox, sms
-from core.clinic import get_clinic
+from core.clinic import clinic_zone, get_clinic
+from core.clock import DEFAULT_TIMEZONE
 from core.db import new_id, now_of
 from core.models import (
     CheckinSend,
@@ -52,7 +52,7 @@ log = logging.getLogger("aftercare.checkins")
 SMS_CHANNEL = "sms"
 OUTBOX_PURPOSE = "checkin"
 MESSAGE_TOPIC = "checkin"
-DEFAULT_TZ = "America/New_York"
+DEFAULT_TZ = DEFAULT_TIMEZONE
 BLOCKING_LEVELS = ("urgent", "emergency")
 
 # Skip reasons (CheckinSend.skip_reason)
@@ -66,14 +66,6 @@ SKIP_ESCALATION = "open_escalation"
 
 
 # ---------------------------------------------------------------------- time
-def clinic_zone(clinic: Clinic) -> ZoneInfo:
-    try:
-        return ZoneInfo(clinic.timezone or DEFAULT_TZ)
-    except (ZoneInfoNotFoundError, ValueError):
-        log.error("clinic time zone %r is unknown; using %s for check-ins", clinic.timezone, DEFAULT_TZ)
-        return ZoneInfo(DEFAULT_TZ)
-
-
 def in_window(hour: int, start: int, end: int) -> bool:
     """Is the local ``hour`` within [start, end)? A window past midnight (start > end) wraps; start == end is closed."""
     if start < end:

@@ -246,3 +246,32 @@ def test_a_symptom_nobody_placed_reaches_staff_through_the_actions(with_actions,
     with session_scope(session_factory) as s:
         [esc] = s.query(Escalation).all()
         assert esc.level == "routine" and esc.recovery_day == 3
+
+
+def test_the_clinic_row_sets_the_calendar_of_recovery_days(with_actions, session_factory, fixed_clock):
+    """One source for the time zone: the clinic row an admin edits (not the process's clock or env)."""
+    from core.clinic import get_clinic
+
+    conv = new_conversation(session_factory, treated_on=date(2026, 11, 23))
+    say(with_actions, conv, "can I wear makeup")
+    assert with_actions.assistant.calls[-1]["metadata"]["day"] == 3  # 15:00 UTC is the 26th in New York
+    with session_scope(session_factory) as s:
+        get_clinic(s).timezone = "Pacific/Kiritimati"  # UTC+14: already the 27th there
+    say(with_actions, conv, "can I wear makeup")
+    assert with_actions.assistant.calls[-1]["metadata"]["day"] == 4
+    assert with_actions.assistant.calls[-1]["metadata"]["today"] == "2026-11-27"
+
+
+def test_the_time_zone_setting_only_seeds_a_first_install(tmp_path):
+    from core.clinic import get_clinic
+    from core.db import Base, make_engine, make_session_factory
+    from tests.fakes import test_clock
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'seed.db'}")
+    Base.metadata.create_all(engine)
+    factory = make_session_factory(engine, test_clock())
+    with session_scope(factory) as s:
+        assert get_clinic(s, seed_timezone="America/Denver").timezone == "America/Denver"
+    with session_scope(factory) as s:
+        assert get_clinic(s, seed_timezone="Europe/Madrid").timezone == "America/Denver"
+    engine.dispose()
