@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -48,52 +47,6 @@ PROBLEM_STATUSES = frozenset({UNDELIVERED, FAILED, DEAD})  # what staff should l
 # purposes that still go to an opted-out number: alerts to the clinic's own on-call phone, and
 # the one confirmation of STOP / START / HELP
 EXEMPT_PURPOSES = frozenset({"oncall_alert", KEYWORD_PURPOSE})
-
-# Twilio error codes (REST and delivery receipts) in words staff can act on
-ERROR_CODES: dict[int, str] = {
-    20003: "Twilio authentication failed: check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN",
-    20429: "Twilio rate limit: too many requests",
-    21211: "invalid phone number",
-    21408: "sending to this country/region is not enabled on the Twilio account",
-    21606: "the clinic's 'From' number cannot send SMS",
-    21610: "the recipient replied STOP (opted out at the carrier/Twilio)",
-    21612: "Twilio cannot route a message to this number",
-    21614: "the number is not a mobile number",
-    21659: "the 'From' number is not a Twilio number on this account",
-    30003: "phone unreachable (switched off or out of coverage)",
-    30004: "message blocked by the recipient or their carrier",
-    30005: "unknown or inactive number",
-    30006: "landline or unreachable carrier",
-    30007: "filtered by the carrier as spam",
-    30008: "unknown delivery error",
-    30032: "toll-free number not verified",
-    30034: "sender number not registered for US A2P 10DLC",
-}
-PERMANENT_CODES = frozenset({21211, 21408, 21606, 21610, 21612, 21614, 21659})
-OPT_OUT_CODES = frozenset({21610})
-_CODE_IN_ERROR = re.compile(r"\b([23]\d{4})\b")
-
-
-def describe_error(code: int | str | None, message: str = "") -> str:
-    """``"21610: the recipient replied STOP ..."``; unknown codes keep the provider's own message."""
-    try:
-        n = int(code) if code not in (None, "") else None
-    except (TypeError, ValueError):
-        n = None
-    text = ERROR_CODES.get(n, "") if n is not None else ""
-    text = text or message or "error"
-    return f"{n}: {text}" if n is not None else text
-
-
-def error_code_of(result: SendResult) -> int | None:
-    code = getattr(result, "code", None)
-    if code:
-        try:
-            return int(code)
-        except (TypeError, ValueError):
-            pass
-    m = _CODE_IN_ERROR.search(result.error or "")
-    return int(m.group(1)) if m else None
 
 
 @dataclass
@@ -296,15 +249,14 @@ class Dispatcher:
                 row.last_error = None
                 _mirror(s, row.message_id, row.status)
                 return row.status
-            code = error_code_of(result)
             error = (result.error or "unknown error")[:500]
-            if result.permanent or (code in PERMANENT_CODES):
+            if result.permanent or result.opted_out:
                 row.status = FAILED
-                row.last_error = f"not sent (permanent, not retried): {describe_error(code, error) if code else error}"
-                if code in OPT_OUT_CODES:
+                row.last_error = f"not sent (permanent, not retried): {error}"
+                if result.opted_out:
                     set_opt_out(s, row.to, opted_out=True, keyword=None, source="provider_error")
                 _mirror(s, row.message_id, FAILED)
-                log.warning("outbox %s failed permanently (%s)", row.id, code or "no code")
+                log.warning("outbox %s failed permanently", row.id)
                 return FAILED
             if row.attempts >= self.policy.max_attempts:
                 row.status = DEAD
@@ -395,14 +347,15 @@ def record_delivery(
     *,
     provider_sid: str,
     status: str,
-    error_code: str | int | None = None,
-    error_message: str = "",
+    error: str = "",
+    opted_out: bool = False,
 ) -> OutboxMessage | None:
     """Apply a delivery receipt (Twilio status callback) to the outbox row with this provider id.
 
     Receipts can arrive late and out of order: a final state (delivered / undelivered / failed)
     is never replaced by an in-flight one (queued / sent), and only "delivered" may correct an
-    earlier failure report.
+    earlier failure report. ``error`` is the provider adapter's words for staff; ``opted_out``
+    says the recipient opted out at the provider (the adapter reads the provider's codes).
     """
     row = session.execute(select(OutboxMessage).where(OutboxMessage.provider_sid == provider_sid)).scalars().first()
     if row is None:
@@ -422,12 +375,9 @@ def record_delivery(
     row.status = status
     row.updated_at = now_of(session)
     if status in (UNDELIVERED, FAILED):
-        row.last_error = f"{status} (carrier report): {describe_error(error_code, error_message or 'no reason given')}"
-        try:
-            if error_code not in (None, "") and int(error_code) in OPT_OUT_CODES:
-                set_opt_out(session, row.to, opted_out=True, keyword=None, source="provider_error")
-        except (TypeError, ValueError):
-            pass
+        row.last_error = f"{status} (carrier report): {error or 'no reason given'}"
+        if opted_out:
+            set_opt_out(session, row.to, opted_out=True, keyword=None, source="provider_error")
     else:
         row.last_error = None
     _mirror(session, row.message_id, status)

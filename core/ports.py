@@ -45,6 +45,7 @@ class SendResult:
     provider_id: str | None = None
     error: str | None = None
     permanent: bool = False  # True: never retry (opted out, invalid number)
+    opted_out: bool = False  # the recipient opted out at the provider: record it, send them nothing more
 
 
 class SmsSender(Protocol):

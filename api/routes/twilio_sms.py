@@ -33,6 +33,7 @@ from api.container import Container
 from api.deps import ContainerDep, SessionDep
 from api.inbox.auth import CurrentStaff
 from api.sms.signature import Params, sign, valid, webhook_auth_token, webhook_url
+from api.sms.twilio_errors import describe_error, is_opt_out
 from api.sms.twilio_sender import make_sender
 from core.clinic import get_clinic
 from core.db import session_scope
@@ -233,7 +234,11 @@ async def delivery_status(request: Request, container: ContainerDep) -> Response
         with session_scope(container.session_factory) as s:
             return (
                 record_delivery(
-                    s, provider_sid=sid, status=status, error_code=error_code, error_message=params.first("ErrorMessage")
+                    s,
+                    provider_sid=sid,
+                    status=status,
+                    error=describe_error(error_code, params.first("ErrorMessage") or "no reason given"),
+                    opted_out=is_opt_out(error_code),
                 )
                 is not None
             )

@@ -20,7 +20,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from api.sms.local_sender import LocalOutboxSender
-from core.dispatch import PERMANENT_CODES, describe_error
+from api.sms.twilio_errors import describe_error, is_opt_out, is_permanent
 from core.ports import SendResult
 from core.settings import Settings
 
@@ -91,10 +91,7 @@ class TwilioSmsSender:
         what = describe_error(code, (exc.msg or "").strip()) if code else (exc.msg or "").strip()
         error = f"twilio {code or '-'} (HTTP {status}): {what}"[:500]
         transient = status == 429 or status >= 500 or status in (401, 403) or code == 20429
-        permanent = (code in PERMANENT_CODES) or not transient
-        result = SendResult(ok=False, error=error, permanent=permanent)
-        result.code = code  # type: ignore[attr-defined]  # read by core.dispatch.error_code_of
-        return result
+        return SendResult(ok=False, error=error, permanent=is_permanent(code) or not transient, opted_out=is_opt_out(code))
 
 
 def make_sender(settings: Settings):

@@ -9,10 +9,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
+from api.sms.twilio_errors import describe_error, is_opt_out, is_permanent
 from core import outbox
 from core.clock import FixedClock
 from core.db import make_engine, make_session_factory, session_scope
-from core.dispatch import Dispatcher, DispatchPolicy, describe_error, record_delivery, requeue
+from core.dispatch import Dispatcher, DispatchPolicy, record_delivery, requeue
 from core.models import Conversation, Message, OutboxMessage, SmsOptOut
 from core.ports import SendResult
 from core.sms import set_opt_out
@@ -159,9 +160,10 @@ def test_gives_up_after_max_attempts_and_says_why(session_factory, fixed_clock) 
 @pytest.mark.parametrize(
     "result,words",
     [
-        (SendResult(ok=False, error="twilio 21211 (HTTP 400): invalid", permanent=True), "invalid phone number"),
-        (SendResult(ok=False, error="twilio 21614 (HTTP 400): not mobile", permanent=True), "not a mobile number"),
-        (SendResult(ok=False, error="twilio 21610 (HTTP 400): unsubscribed"), "replied STOP"),  # code alone is enough
+        # as the Twilio adapter reports them (api/sms/twilio_errors.py translates the codes)
+        (SendResult(ok=False, error=f"twilio 21211 (HTTP 400): {describe_error(21211)}", permanent=True), "invalid phone number"),
+        (SendResult(ok=False, error=f"twilio 21614 (HTTP 400): {describe_error(21614)}", permanent=True), "not a mobile number"),
+        (SendResult(ok=False, error=f"twilio 21610 (HTTP 400): {describe_error(21610)}", opted_out=True), "replied STOP"),
     ],
 )
 def test_permanent_errors_are_not_retried(session_factory, fixed_clock, result, words) -> None:
@@ -178,7 +180,7 @@ def test_permanent_errors_are_not_retried(session_factory, fixed_clock, result, 
 
 
 def test_21610_records_the_opt_out_and_later_messages_are_suppressed(session_factory) -> None:
-    sender = ScriptedSender([SendResult(ok=False, error="twilio 21610 (HTTP 400): unsubscribed", permanent=True)])
+    sender = ScriptedSender([SendResult(ok=False, error="twilio 21610 (HTTP 400): unsubscribed", permanent=True, opted_out=True)])
     d = make(session_factory, sender)
     queue(session_factory, "first")
     d.run_once()
@@ -333,7 +335,7 @@ def test_delivery_receipts_move_forward_only(session_factory) -> None:
         assert record_delivery(s, provider_sid=sid, status="queued").status == "sent"
         assert record_delivery(s, provider_sid=sid, status="delivered").status == "delivered"
         assert record_delivery(s, provider_sid=sid, status="sent").status == "delivered"
-        assert record_delivery(s, provider_sid=sid, status="failed", error_code="30003").status == "delivered"
+        assert record_delivery(s, provider_sid=sid, status="failed", error=describe_error("30003")).status == "delivered"
         assert record_delivery(s, provider_sid="SMunknown", status="delivered") is None
 
 
@@ -342,13 +344,15 @@ def test_undelivered_receipt_is_readable_and_21610_opts_out(session_factory) -> 
     make(session_factory, ScriptedSender()).run_once()
     sid = get(session_factory, oid).provider_sid
     with session_scope(session_factory) as s:
-        row = record_delivery(s, provider_sid=sid, status="undelivered", error_code="30006")
+        row = record_delivery(s, provider_sid=sid, status="undelivered", error=describe_error("30006"))
         assert row.status == "undelivered" and "30006: landline" in row.last_error
         assert s.get(Message, row.message_id).status == "undelivered"
     oid2 = queue(session_factory, "again")
     make(session_factory, ScriptedSender()).run_once()
     with session_scope(session_factory) as s:
-        record_delivery(s, provider_sid=get(session_factory, oid2).provider_sid, status="failed", error_code=21610)
+        record_delivery(
+            s, provider_sid=get(session_factory, oid2).provider_sid, status="failed", error=describe_error(21610), opted_out=True
+        )
         assert s.get(SmsOptOut, PHONE).opted_out
 
 
@@ -357,3 +361,8 @@ def test_describe_error() -> None:
     assert describe_error("30007") == "30007: filtered by the carrier as spam"
     assert describe_error(12345, "odd") == "12345: odd"
     assert describe_error(None, "plain") == "plain"
+
+
+def test_the_adapter_reads_the_codes_core_never_does() -> None:
+    assert is_opt_out(21610) and is_opt_out("21610") and not is_opt_out(30003) and not is_opt_out(None)
+    assert is_permanent(21211) and is_permanent("21614") and not is_permanent(30003) and not is_permanent("x")
