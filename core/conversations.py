@@ -22,8 +22,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from core import content, outbox
 from core import escalations as esc_service
-from core import outbox
 from core.clinic import clinic_info, clinic_today, get_clinic
 from core.dates import extract_dates, parse_treatment_date
 from core.db import now_of, session_scope
@@ -121,20 +121,16 @@ class _Plan:
     context: TurnContext
 
 
+# The words are in content/en/conversation.yml.
+say = content.Area("conversation", ("ask_treatment_date", "holding_reply"))
+
+
 def _ask_date_text() -> str:
-    return (
-        "To tell whether that's expected, I need to know when your treatment was. "
-        "When was it? (For example: 'Monday', '3 days ago' or 'Nov 20'.)"
-    )
+    return say("ask_treatment_date")
 
 
 def holding_reply(clinic_phone: str) -> str:
-    tail = f" If it's urgent, call us at {clinic_phone}." if clinic_phone else ""
-    return (
-        "Sorry, I can't answer right now. Your message is saved and our team will see it."
-        + tail
-        + " If you have trouble breathing or feel very unwell, call 911."
-    )
+    return say("holding_reply", case="phone" if clinic_phone else None, clinic_phone=clinic_phone)
 
 
 def turn_context(

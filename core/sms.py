@@ -30,8 +30,8 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.exc import IntegrityError, InvalidRequestError
 from sqlalchemy.orm import Session, sessionmaker
 
+from core import content, outbox
 from core import escalations as esc_service
-from core import outbox
 from core.clinic import clinic_today, get_clinic
 from core.conversations import ConversationService
 from core.db import now_of, session_scope
@@ -89,30 +89,24 @@ def keyword_of(body: str | None, *, opt_out_type: str | None = None, opted_out: 
     return None
 
 
+# The words are in content/en/sms.yml (carrier keyword replies follow carrier rules: see that file).
+say = content.Area("sms", ("help", "stop", "start", "empty_message", "photo_received"))
+
+
 def help_text(clinic_name: str, clinic_phone: str) -> str:
-    call = f" Call us at {clinic_phone}." if clinic_phone else ""
-    return (
-        f"{clinic_name} aftercare: text your aftercare questions here.{call} "
-        "Reply STOP to opt out, START to opt back in. Msg & data rates may apply. In an emergency call 911."
-    )
+    return say("help", case="phone" if clinic_phone else None, clinic_name=clinic_name, clinic_phone=clinic_phone)
 
 
 def stop_text(clinic_name: str, clinic_phone: str) -> str:
-    call = f" To reach the clinic, call {clinic_phone}." if clinic_phone else ""
-    return (
-        f"You're unsubscribed from {clinic_name} aftercare texts and won't get more messages. Reply START to opt back in.{call}"
-    )
+    return say("stop", case="phone" if clinic_phone else None, clinic_name=clinic_name, clinic_phone=clinic_phone)
 
 
 def start_text(clinic_name: str) -> str:
-    return f"You're subscribed to {clinic_name} aftercare texts again. Text us your aftercare questions. Reply STOP to opt out."
+    return say("start", clinic_name=clinic_name)
 
 
-EMPTY_PROMPT = "Hi! It looks like that message was empty. What would you like to know about your microneedling aftercare?"
-PHOTO_NOTE = (
-    "Thanks for the photo. I can't look at pictures, so I've passed it to the clinic team and they'll follow up. "
-    "If you have trouble breathing or swelling that is spreading fast, call 911."
-)
+EMPTY_PROMPT = say("empty_message")
+PHOTO_NOTE = say("photo_received")
 
 
 # ------------------------------------------------------------------ opt-out state

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from api.deps import ContainerDep
+from core import content
 from core import patients as patient_service
 from core.clinic import get_clinic
 from core.conversations import MAX_TEXT, WEB_CHANNEL
@@ -122,6 +123,5 @@ def widget_config(container: ContainerDep) -> dict:
             "clinic_name": c.name,
             "clinic_phone": c.phone,
             "color": c.widget_color,
-            "greeting": c.widget_greeting
-            or f"Hi! I'm the aftercare assistant of {c.name}. Ask me anything about your microneedling treatment and recovery.",
+            "greeting": c.widget_greeting or content.default().text("webchat", "widget_greeting", clinic_name=c.name),
         }

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import sms
+from core import content, sms
 from core.audit import record as audit
 from core.clinic import get_clinic
 from core.models import CheckinStep, Patient
@@ -21,50 +21,13 @@ MAX_SEGMENTS = 2
 PLACEHOLDERS = ("{first_name}", "{clinic}")
 SAMPLE_FIRST_NAME = "Alexandra-Josephine"  # a long first name, for length checks of an edited body
 
-# The default microneedling plan, in our own words, from the clinic guide's facts:
-# redness like a mild sunburn for a day or two; gentle basics (cleanser, moisturizer,
-# sunscreen) for the first days; light flaking around a week as old skin sheds;
-# regular skincare around day 5, retinoids and acids after at least a week; daily
-# broad-spectrum SPF 30+ after the first 72 hours; results build over 4 to 6 weeks;
-# series sessions about a month apart. Plain GSM-7 text (straight quotes only), so
-# each message stays within 2 SMS segments. Placeholders: {first_name}, {clinic}.
+# The default microneedling plan: which step goes out on which recovery day. The bodies are in
+# content/en/checkins.yml (in our own words, from the clinic guide's facts; plain GSM-7 text within
+# 2 SMS segments; placeholders {first_name} and {clinic}). A new install starts with them; staff
+# edit a step's body in the inbox afterwards.
+_PLAN_DAYS = (("day1", 1), ("day3", 3), ("day7", 7), ("week4", 28))
 DEFAULT_PLAN: list[dict] = [
-    {
-        "key": "day1",
-        "day": 1,
-        "body": (
-            "Hi {first_name}, it's {clinic} checking in the day after your microneedling. "
-            "How is your skin today? Redness, warmth or tightness, a bit like a mild sunburn, "
-            "is normal for a day or two. Any questions? Just reply to this text. Reply STOP to opt out."
-        ),
-    },
-    {
-        "key": "day3",
-        "day": 3,
-        "body": (
-            "Hi {first_name}, {clinic} here, 3 days after your microneedling. Some dryness or light flaking "
-            "is part of healing; stick to a gentle cleanser, moisturizer and sunscreen for now. If redness or "
-            "swelling gets worse instead of better, or anything seems off, just reply."
-        ),
-    },
-    {
-        "key": "day7",
-        "day": 7,
-        "body": (
-            "Hi {first_name}, it's one week since your microneedling at {clinic}. Light flaking now is old skin "
-            "shedding. You can ease back into your usual skincare, adding retinoids or acids slowly. Wear "
-            "broad-spectrum SPF 30+ daily to protect your results. Questions? Just reply."
-        ),
-    },
-    {
-        "key": "week4",
-        "day": 28,
-        "body": (
-            "Hi {first_name}, {clinic} here. It's 4 weeks since your microneedling: collagen keeps building, "
-            "and texture and tone often improve most in weeks 4 to 6. Series sessions are usually about a "
-            "month apart. Reply here if you'd like to book your next one."
-        ),
-    },
+    {"key": key, "day": day, "body": content.default().template("checkins", key)} for key, day in _PLAN_DAYS
 ]
 
 
