@@ -1,0 +1,129 @@
+"""SMS consent keywords (STOP / START / HELP) and the opt-out state of a phone number.
+
+Keywords are handled before any NLU, on the whole message only ("can I stop using retinol?"
+is a question, not an opt-out). Opt-out state lives per phone number (``SmsOptOut``, also for
+numbers that are not patients) and is mirrored on ``Patient.opted_out``; :func:`is_opted_out`
+reads both, and the outbox dispatcher checks it at send time, so nothing (replies, check-ins)
+reaches an opted-out number.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core import content
+from core.db import now_of
+from core.models import SmsOptOut
+from core.patients import by_phone
+
+log = logging.getLogger("aftercare.sms")
+
+# ------------------------------------------------------------------ keywords
+STOP = "stop"
+START = "start"
+HELP = "help"
+STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})
+START_WORDS = frozenset({"START", "UNSTOP", "YES"})
+HELP_WORDS = frozenset({"HELP", "INFO"})
+# a few unambiguous phrasings people use instead of the bare keyword
+STOP_PHRASES = frozenset({"STOPTEXTING", "STOPTEXTINGME", "STOPMESSAGINGME", "UNSUBSCRIBEME", "STOPALLMESSAGES"})
+KEYWORD_PURPOSE = "keyword_reply"  # outbox purpose of STOP/START/HELP confirmations
+
+
+def keyword_of(body: str | None, *, opt_out_type: str | None = None, opted_out: bool = False) -> str | None:
+    """STOP / START / HELP for a whole-message keyword, else ``None``.
+
+    ``opt_out_type`` is Twilio's ``OptOutType`` field (sent when Advanced Opt-Out is on); when
+    present it wins. "YES" re-subscribes only a number that is opted out: otherwise it is an
+    answer to a question and goes to the assistant.
+    """
+    kind = (opt_out_type or "").strip().upper()
+    if kind in {"STOP", "START", "HELP"}:
+        return kind.lower()
+    text = (body or "").strip()
+    if not text or len(text) > 40:
+        return None
+    # "Stop.", "STOP!", "opt-out", "Opt out" -> letters only, upper case
+    squashed = re.sub(r"[^A-Z]", "", unicodedata.normalize("NFKD", text).upper())
+    if not squashed or re.search(r"[0-9?]", text):
+        return None
+    if squashed in STOP_WORDS or squashed in STOP_PHRASES:
+        return STOP
+    if squashed in HELP_WORDS:
+        return HELP
+    if squashed in START_WORDS:
+        if squashed == "YES" and not opted_out:
+            return None
+        return START
+    return None
+
+
+# The words are in content/en/sms.yml (carrier keyword replies follow carrier rules: see that file).
+say = content.Area("sms", ("help", "stop", "start", "empty_message", "photo_received"))
+
+
+def help_text(clinic_name: str, clinic_phone: str) -> str:
+    return say("help", case="phone" if clinic_phone else None, clinic_name=clinic_name, clinic_phone=clinic_phone)
+
+
+def stop_text(clinic_name: str, clinic_phone: str) -> str:
+    return say("stop", case="phone" if clinic_phone else None, clinic_name=clinic_name, clinic_phone=clinic_phone)
+
+
+def start_text(clinic_name: str) -> str:
+    return say("start", clinic_name=clinic_name)
+
+
+EMPTY_PROMPT = say("empty_message")
+PHOTO_NOTE = say("photo_received")
+
+
+# ------------------------------------------------------------------ opt-out state
+def is_opted_out(session: Session, phone: str | None) -> bool:
+    """True when this number must not get texts: it sent STOP (and no START since), or staff opted it out."""
+    if not phone:
+        return False
+    row = session.get(SmsOptOut, phone)
+    if row is not None and row.opted_out:
+        return True
+    patient = by_phone(session, phone)
+    return bool(patient is not None and patient.opted_out)
+
+
+def _opted_out(session: Session, phone: str, patient) -> bool:
+    """:func:`is_opted_out` with the number's patient already loaded (one query fewer)."""
+    if patient is not None and patient.opted_out:
+        return True
+    row = session.get(SmsOptOut, phone)
+    return bool(row is not None and row.opted_out)
+
+
+def set_opt_out(session: Session, phone: str, *, opted_out: bool, keyword: str | None = None, source: str = "keyword") -> None:
+    """Record STOP (``opted_out=True``) or START for a number, and mirror it on the patient with that phone."""
+    now = now_of(session)
+    row = session.get(SmsOptOut, phone)
+    if row is None:
+        row = SmsOptOut(
+            phone=phone, opted_out=opted_out, keyword=(keyword or "")[:32] or None, source=source[:24], updated_at=now
+        )
+        session.add(row)
+        try:
+            with session.begin_nested():
+                session.flush()
+        except IntegrityError:  # the same number's keyword stored concurrently
+            row = session.get(SmsOptOut, phone, populate_existing=True)
+    if row is not None:
+        row.opted_out = opted_out
+        row.keyword = (keyword or "")[:32] or None
+        row.source = source[:24]
+        row.updated_at = now
+    patient = by_phone(session, phone)
+    if patient is not None:
+        patient.opted_out = opted_out
+        patient.opted_out_at = now if opted_out else None
+    session.flush()
