@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from fastapi.staticfiles import StaticFiles
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,15 +23,13 @@ from api.inbox import auth
 from api.inbox.auth import (
     CurrentStaff,
     ForbiddenError,
-    LoginRequiredError,
     PollingStaff,
     current_session,
     require_role,
     safe_next,
     verify_csrf,
 )
-from api.inbox.templating import HERE, age_text, as_utc, render
-from api.security import install_security_headers
+from api.inbox.templating import age_text, as_utc, render
 from core import audit
 from core import escalations as esc_service
 from core import inbox as inbox_service
@@ -62,29 +59,6 @@ CSRF = verify_csrf
 
 
 # ----------------------------------------------------------------------- plumbing
-def install(app, container) -> None:
-    """App-wide: security headers, the inbox's static files, the auth error pages."""
-    install_security_headers(app, hsts=container.settings.secure_cookies)
-    app.mount("/inbox/static", StaticFiles(directory=str(HERE / "static")), name="inbox-static")
-    app.add_exception_handler(LoginRequiredError, _login_required)
-    app.add_exception_handler(ForbiddenError, _forbidden)
-
-
-async def _login_required(request: Request, exc: LoginRequiredError) -> Response:
-    if exc.json:
-        return JSONResponse({"detail": "sign in required"}, status_code=401, headers={"Cache-Control": "no-store"})
-    response = RedirectResponse(auth.login_url(exc.next_url, exc.reason), status_code=303)
-    if exc.reason != "missing":
-        response.delete_cookie(auth.cookie_name(request.app.state.container.settings.secure_cookies), path="/")
-    return response
-
-
-async def _forbidden(request: Request, exc: ForbiddenError) -> Response:
-    if exc.json:
-        return JSONResponse({"detail": exc.message}, status_code=403)
-    return render(request, "error.html", {"title": "Not allowed", "message": exc.message}, status_code=403)
-
-
 def _actor(staff: StaffUser) -> str:
     return f"{staff.display_name} ({staff.email})"
 
