@@ -36,6 +36,10 @@ class InboxError(ValueError):
     pass
 
 
+class EmptyReply(InboxError):
+    pass
+
+
 def aware(dt: datetime | None) -> datetime | None:
     """Stored times are UTC; SQLite returns them naive."""
     if dt is None or dt.tzinfo is not None:
@@ -72,7 +76,7 @@ def staff_reply(session: Session, *, conversation: Conversation, staff: StaffUse
     """
     text = (text or "").strip()
     if not text:
-        raise InboxError("the reply is empty")
+        raise EmptyReply("the reply is empty")
     limit = MAX_SMS_REPLY if conversation.channel == SMS else MAX_WEB_REPLY
     if len(text) > limit:
         raise InboxError(f"the reply is too long ({len(text)} characters; at most {limit})")

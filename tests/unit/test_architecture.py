@@ -139,3 +139,9 @@ def test_the_wiring_checks_can_fail(tmp_path: Path) -> None:
         assert extras_uses(sample) == ["api/_sample_for_test.py:6"]
     finally:
         sample.unlink()
+
+
+@pytest.mark.parametrize("path", files("api"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_api_module_over_500_lines(path: Path) -> None:
+    """One module per area (the staff inbox was one 1,078-line file of nine areas)."""
+    assert len(path.read_text(encoding="utf-8").splitlines()) <= 500
