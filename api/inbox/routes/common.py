@@ -9,7 +9,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
+from api.container import Container
 from api.inbox.auth import require_role, verify_csrf
 from api.inbox.templating import age_text, as_utc, render
 from core import audit
@@ -39,7 +41,7 @@ def actor_label(staff: StaffUser) -> str:
 
 
 def audit_action(
-    session, staff: StaffUser | None, action: str, object_type: str = "", object_id: str = "", detail: str = ""
+    session: Session, staff: StaffUser | None, action: str, object_type: str = "", object_id: str = "", detail: str = ""
 ) -> None:
     audit.record(
         session,
@@ -64,7 +66,7 @@ def not_found(request: Request, what: str) -> Response:
     return render(request, "error.html", {"title": "Not found", "message": f"No such {what}."}, status_code=404)
 
 
-def staff_names(session) -> dict[str, str]:
+def staff_names(session: Session) -> dict[str, str]:
     return {u.id: u.display_name for u in staff_service.list_staff(session)}
 
 
@@ -107,14 +109,16 @@ def escalation_row(e: Escalation, *, now: datetime, names: dict[str, str], tz: Z
     }
 
 
-def clinic_tz(session) -> ZoneInfo:
+def clinic_tz(session: Session) -> ZoneInfo:
     try:
         return ZoneInfo(get_clinic(session).timezone)
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("UTC")
 
 
-def conversation_context(session, container, conv: Conversation | None, patient: Patient | None, names: dict[str, str]) -> dict:
+def conversation_context(
+    session: Session, container: Container, conv: Conversation | None, patient: Patient | None, names: dict[str, str]
+) -> dict:
     messages = inbox_service.transcript(session, conv.id) if conv else []
     outbox_rows = inbox_service.delivery_by_message(session, conv.id) if conv else {}
     rec = recovery_for_conversation(session, conv.id, container.clock.today()) if conv else None
