@@ -1,5 +1,7 @@
 """The composition root: create_app() builds the FastAPI app and everything it uses.
 
+Every part is always present and wired here by name: the container's fields, the routers, the
+inbox's error pages and static files, and the background workers (BACKGROUND_WORKERS).
 Nothing is created at import time; tests build apps with fakes at the ports.
 """
 
@@ -20,14 +22,21 @@ from sqlalchemy.exc import TimeoutError as SAPoolTimeout
 
 from api import access_log
 from api.container import Container
+from api.inbox import errors as inbox_errors
+from api.inbox import routes as inbox
+from api.inbox.auth import ForbiddenError, LoginRequiredError
+from api.inbox.templating import HERE as INBOX_DIR
 from api.rasa_client import RasaAssistant
-from api.routes import health, integration, webchat
+from api.routes import checkins, health, integration, twilio_sms, webchat, widget
+from api.security import install_security_headers
+from api.sms.twilio_sender import make_sender
 from core.clock import SystemClock
 from core.conversations import ConversationService
 from core.db import make_engine, make_session_factory
-from core.ports import Assistant
+from core.ports import Assistant, SmsSender
 from core.screening import Screener, load_screener
 from core.settings import PROJECT_ROOT, Settings, load_settings
+from core.sms import SmsChannel
 from core.spool import Spool
 
 log = logging.getLogger("aftercare.app")
@@ -42,8 +51,7 @@ def replay_handler(container: Container) -> Callable[[dict], None]:
     conversation service (stored, red flags escalated, handed to staff)."""
 
     def handle(record: dict) -> None:
-        sms = container.extras.get("sms_channel")
-        if sms is not None and sms.replay_spooled(record):
+        if container.sms_channel.replay_spooled(record):
             return
         container.conversations.replay_spooled(record)
 
@@ -61,21 +69,16 @@ async def _spool_worker(container: Container) -> None:
                     log.warning("replayed %d spooled message(s) into the database", done)
         except Exception:  # keep retrying; never die
             log.exception("spool replay failed; will retry")
-        await asyncio.sleep(container.extras.get("spool_interval_s", 3.0))
+        await asyncio.sleep(container.spool_interval_s)
 
 
-def _optional_routers() -> list:
-    """Routers of the channel/inbox modules."""
-    routers = []
-    for name in ("api.routes.twilio_sms", "api.routes.widget", "api.inbox.routes", "api.routes.checkins"):
-        try:
-            module = __import__(name, fromlist=["router"])
-        except ModuleNotFoundError as exc:
-            if exc.name is None or not name.startswith(exc.name):
-                raise
-            continue
-        routers.append(module)
-    return routers
+# what runs in the app's lifespan (create_app(start_workers=False) runs none of them)
+BACKGROUND_WORKERS: tuple[Worker, ...] = (
+    _spool_worker,  # replay messages spooled while the database was down
+    twilio_sms.sms_dispatch_worker,  # send the outbox
+    twilio_sms.sms_recovery_worker,  # answer inbound SMS stored but never answered
+    checkins.checkin_worker,  # queue the proactive check-ins that are due
+)
 
 
 RETRY_AFTER_S = 5
@@ -97,7 +100,7 @@ def create_app(
     *,
     assistant: Assistant | None = None,
     clock: SystemClock | None = None,
-    sms_sender: object | None = None,
+    sms_sender: SmsSender | None = None,
     start_workers: bool = True,
     screener: Screener | None = None,
 ) -> FastAPI:
@@ -121,6 +124,17 @@ def create_app(
         # the red-flag screen: the lexicon, raised by the learned model (loaded once per process)
         screener=screener or load_screener(settings.triage_model, settings.triage_threads),
     )
+    sender = sms_sender if sms_sender is not None else make_sender(settings)
+    # while the database is down, on-call is paged through the sender directly (no outbox row)
+    conversations.pager = lambda to, body: sender.send(to=to, body=body)
+    sms_channel = SmsChannel(
+        session_factory=session_factory,
+        conversations=conversations,
+        clock=clock,
+        # a turn still "processing" after this long was interrupted: the recovery sweep answers it
+        processing_lease_s=max(60.0, 2 * settings.rasa_timeout_s + 15),
+        screener=conversations.screener,
+    )
     container = Container(
         settings=settings,
         engine=engine,
@@ -129,22 +143,13 @@ def create_app(
         clock=clock,
         spool=spool,
         conversations=conversations,
+        sms_sender=sender,
+        sms_channel=sms_channel,
     )
-    if sms_sender is not None:
-        container.extras["sms_sender"] = sms_sender
-    modules = _optional_routers()
-    workers: list[Worker] = [_spool_worker]
-    for module in modules:
-        workers.extend(getattr(module, "WORKERS", []))
-        setup = getattr(module, "setup", None)
-        if setup is not None:
-            setup(container)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        tasks = (
-            [asyncio.create_task(w(container), name=getattr(w, "__name__", "worker")) for w in workers] if start_workers else []
-        )
+        tasks = [asyncio.create_task(w(container), name=w.__name__) for w in BACKGROUND_WORKERS] if start_workers else []
         try:
             yield
         finally:
@@ -153,10 +158,9 @@ def create_app(
             for t in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await t
-            close = getattr(assistant, "aclose", None)
-            if close is not None:
+            if isinstance(assistant, RasaAssistant):  # its HTTP client (fakes have nothing to close)
                 with contextlib.suppress(Exception):
-                    await close()
+                    await assistant.aclose()
             engine.dispose()
 
     app = FastAPI(
@@ -183,11 +187,15 @@ def create_app(
     app.include_router(health.router)
     app.include_router(integration.router)
     app.include_router(webchat.router)
-    for module in modules:
-        app.include_router(module.router)
-        install = getattr(module, "install", None)
-        if install is not None:
-            install(app, container)  # middleware, exception handlers
+    app.include_router(twilio_sms.router)
+    app.include_router(widget.router)
+    app.include_router(inbox.router)
+    # the staff inbox: security headers on every response, its static files, its sign-in and 403 pages
+    install_security_headers(app, hsts=settings.secure_cookies)
+    app.mount("/inbox/static", StaticFiles(directory=str(INBOX_DIR / "static")), name="inbox-static")
+    app.add_exception_handler(LoginRequiredError, inbox_errors.login_required)
+    app.add_exception_handler(ForbiddenError, inbox_errors.forbidden)
+    app.include_router(checkins.router)
     if STATIC_DIR.exists():
         app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     return app

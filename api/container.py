@@ -1,17 +1,23 @@
-"""The composition root's product: everything one API process shares."""
+"""The composition root's product: everything one API process shares.
+
+Every part is a named, typed field that ``api.app.create_app()`` fills in; nothing registers
+itself. The intervals of the background workers are fields too, so tests can shorten them.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
+from api.sms.runtime import SmsRuntime
 from core.clock import SystemClock
 from core.conversations import ConversationService
-from core.ports import Assistant
+from core.dispatch import DispatchPolicy
+from core.ports import Assistant, SmsSender
 from core.settings import Settings
+from core.sms import SmsChannel
 from core.spool import Spool
 
 
@@ -24,4 +30,15 @@ class Container:
     clock: SystemClock
     spool: Spool
     conversations: ConversationService
-    extras: dict[str, Any] = field(default_factory=dict)  # channel workers register themselves here
+    sms_sender: SmsSender  # Twilio, or the local outbox when Twilio is not configured (tests pass a fake)
+    sms_channel: SmsChannel
+    sms_dispatch_policy: DispatchPolicy = field(default_factory=DispatchPolicy)
+    # how often the background workers run (seconds)
+    spool_interval_s: float = 3.0
+    checkin_interval_s: float = 60.0
+    sms_dispatch_interval_s: float = 1.0
+    sms_recovery_interval_s: float = 10.0
+    sms_turn_concurrency: int = 16  # SMS turns running at once in this process
+    # state kept by the process while it runs
+    sms_runtime: SmsRuntime | None = None  # made on the running event loop when SMS first needs it
+    health_ok_until: float = 0.0  # /healthz answers "ok" from memory until then (time.monotonic)

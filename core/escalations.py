@@ -9,7 +9,7 @@ from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from core.db import now_of
-from core.models import Conversation, Escalation, EscalationEvent, EscalationNote
+from core.models import Conversation, Escalation, EscalationEvent, EscalationNote, StaffUser
 
 LEVEL_RANK = {"none": 0, "routine": 1, "urgent": 2, "emergency": 3}
 LEVELS = ("emergency", "urgent", "routine")
@@ -18,6 +18,18 @@ STATUSES = ("open", "acknowledged", "resolved")
 
 class EscalationError(ValueError):
     pass
+
+
+class AlreadyResolved(EscalationError):
+    """The escalation is resolved: it can no longer be acknowledged or resolved again."""
+
+
+class NotAllowed(EscalationError):
+    """The staff member's role may not do this to an escalation of this level (see may_handle)."""
+
+
+class UnknownAssignee(EscalationError):
+    """Escalations are assigned only to an existing, active staff member."""
 
 
 @dataclass(frozen=True)
@@ -161,13 +173,15 @@ def may_handle(role: str, level: str) -> bool:
 
 def acknowledge(session: Session, esc: Escalation, *, staff_id: str, now: datetime | None = None) -> None:
     if esc.status == "resolved":
-        raise EscalationError("escalation is already resolved")
+        raise AlreadyResolved("escalation is already resolved")
     esc.status = "acknowledged"
     esc.acknowledged_at = now or now_of(session)
     esc.acknowledged_by = staff_id
 
 
 def resolve(session: Session, esc: Escalation, *, staff_id: str, note: str, now: datetime | None = None) -> None:
+    if esc.status == "resolved":
+        raise AlreadyResolved("escalation is already resolved")
     if not note.strip():
         raise EscalationError("a resolution note is required")
     esc.status = "resolved"
@@ -190,3 +204,31 @@ def add_note(session: Session, esc: Escalation, *, staff_id: str, text: str) -> 
     session.add(note)
     session.flush()
     return note
+
+
+# ------------------------------------------------------------ what a staff member may do
+def acknowledge_as(session: Session, esc: Escalation, *, staff: StaffUser, now: datetime | None = None) -> None:
+    """A staff member acknowledges: urgent and emergency ones only a clinician or an admin.
+
+    Raises NotAllowed (the role), AlreadyResolved."""
+    if not may_handle(staff.role, esc.level):
+        raise NotAllowed("Urgent and emergency escalations are acknowledged by a clinician. Assign it to one, or add a note.")
+    acknowledge(session, esc, staff_id=staff.id, now=now)
+
+
+def resolve_as(session: Session, esc: Escalation, *, staff: StaffUser, note: str, now: datetime | None = None) -> None:
+    """A staff member resolves with a note: urgent and emergency ones only a clinician or an admin.
+
+    Raises NotAllowed (the role), AlreadyResolved, EscalationError (no note)."""
+    if not may_handle(staff.role, esc.level):
+        raise NotAllowed("Urgent and emergency escalations are resolved by a clinician. Assign it to one, or add a note.")
+    resolve(session, esc, staff_id=staff.id, note=note, now=now)
+
+
+def assign_staff(session: Session, esc: Escalation, *, assignee_id: str | None) -> None:
+    """Assign to an active staff member (None: to nobody). Raises UnknownAssignee."""
+    if assignee_id is not None:
+        user = session.get(StaffUser, assignee_id)
+        if user is None or not user.active:
+            raise UnknownAssignee(f"no active staff member {assignee_id!r}")
+    assign(session, esc, assignee_id=assignee_id)

@@ -36,6 +36,10 @@ class InboxError(ValueError):
     pass
 
 
+class EmptyReply(InboxError):
+    pass
+
+
 def aware(dt: datetime | None) -> datetime | None:
     """Stored times are UTC; SQLite returns them naive."""
     if dt is None or dt.tzinfo is not None:
@@ -72,7 +76,7 @@ def staff_reply(session: Session, *, conversation: Conversation, staff: StaffUse
     """
     text = (text or "").strip()
     if not text:
-        raise InboxError("the reply is empty")
+        raise EmptyReply("the reply is empty")
     limit = MAX_SMS_REPLY if conversation.channel == SMS else MAX_WEB_REPLY
     if len(text) > limit:
         raise InboxError(f"the reply is too long ({len(text)} characters; at most {limit})")
@@ -103,6 +107,17 @@ def staff_reply(session: Session, *, conversation: Conversation, staff: StaffUse
     conversation.last_message_at = now_of(session)
     log.info("staff %s replied on conversation %s (%s)", staff.id, conversation.id, conversation.channel)
     return result
+
+
+def acknowledge_on_reply(session: Session, *, conversation: Conversation, staff: StaffUser) -> Escalation | None:
+    """A staff member who answers the patient is on it: the conversation's unacknowledged escalation
+    becomes acknowledged, when their role may handle its level (a front-desk reply leaves an urgent
+    or emergency one open for a clinician). Returns the escalation it acknowledged, if any."""
+    esc = esc_service.active_for_conversation(session, conversation.id)
+    if esc is None or esc.status != "open" or not esc_service.may_handle(staff.role, esc.level):
+        return None
+    esc_service.acknowledge(session, esc, staff_id=staff.id, now=now_of(session))
+    return esc
 
 
 def take_over(session: Session, *, conversation: Conversation, staff: StaffUser) -> bool:
@@ -177,6 +192,22 @@ def delivery_problems(session: Session, *, now: datetime | None = None, days: in
             .limit(limit)
         ).scalars()
     )
+
+
+def outbox_messages(session: Session, *, status: str = "", purpose: str = "", limit: int = 200) -> list[OutboxMessage]:
+    """The outbox, newest first, optionally only one status and/or purpose."""
+    q = select(OutboxMessage)
+    if status:
+        q = q.where(OutboxMessage.status == status)
+    if purpose:
+        q = q.where(OutboxMessage.purpose == purpose)
+    return list(session.execute(q.order_by(OutboxMessage.created_at.desc()).limit(limit)).scalars())
+
+
+def delivery_by_message(session: Session, conversation_id: str) -> dict[str, OutboxMessage]:
+    """The outbox row of each message of a conversation that went out by SMS, by message id."""
+    rows = session.execute(select(OutboxMessage).where(OutboxMessage.conversation_id == conversation_id)).scalars()
+    return {o.message_id: o for o in rows if o.message_id}
 
 
 def oncall_alerts(session: Session, escalation_id: str) -> list[OutboxMessage]:

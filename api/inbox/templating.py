@@ -124,20 +124,9 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
     ctx.setdefault("error", ERRORS.get(error))
     ctx.setdefault("staff", getattr(request.state, "staff_view", None))
     ctx.setdefault("clinic_name", getattr(request.state, "clinic_name", "") or "Aftercare")
-    ctx.setdefault("has_checkins", _has_route(request, "/inbox/checkins"))
     ctx.update(request=request, csrf_token=csrf, csrf_field=csrf_field, localtime=localtime, isotime=isotime, tz_name=str(tz.key))
     html = environment().get_template(template).render(ctx)
     return HTMLResponse(html, status_code=status_code)
-
-
-def _has_route(request: Request, prefix: str) -> bool:
-    cache = getattr(request.app.state, "_inbox_route_cache", None)
-    if cache is None:
-        cache = {}
-        request.app.state._inbox_route_cache = cache
-    if prefix not in cache:
-        cache[prefix] = any(getattr(r, "path", "").startswith(prefix) for r in request.app.routes)
-    return cache[prefix]
 
 
 def text_block(value: str) -> Markup:

@@ -1,12 +1,12 @@
 """Proactive check-ins: the scheduler's worker loop and the staff pages.
 
-* ``WORKERS``: every ``checkin_interval_s`` (60 s) the worker runs
-  ``core.checkins.run_due`` with the container's clock, in its own transaction.
+* ``checkin_worker`` (run by api.app.create_app): every ``container.checkin_interval_s`` (60 s)
+  it runs ``core.checkins.run_due`` with the container's clock, in its own transaction.
 * ``/inbox/checkins``: the plan (admins edit body, day, active) and recent sends.
 * ``/inbox/checkins/patients/{id}``: one patient's plan, what was sent and its
   delivery status, and pause/resume (audited).
 
-The pages need the staff inbox (api.inbox); without it only the worker runs.
+The pages are staff inbox pages (api.inbox's sign-in, roles and templates).
 """
 
 from __future__ import annotations
@@ -21,15 +21,15 @@ from sqlalchemy.orm import Session
 
 from api.container import Container
 from api.deps import ContainerDep, SessionDep
+from api.inbox.auth import CurrentStaff, require_role, verify_csrf
+from api.inbox.templating import render
 from core import checkins as service
 from core.audit import record as audit
 from core.clinic import get_clinic
 from core.db import session_scope
-from core.models import CheckinStep
+from core.models import CheckinStep, StaffUser
 
 log = logging.getLogger("aftercare.checkins")
-
-DEFAULT_INTERVAL_S = 60.0
 
 router = APIRouter(tags=["check-ins"])
 
@@ -43,10 +43,7 @@ def run_once(container: Container) -> list[service.CheckinOutcome]:
 
 async def checkin_worker(container: Container) -> None:
     """Send due check-ins about once a minute; never dies (a failed pass is retried on the next tick)."""
-    if not getattr(container.settings, "checkins_enabled", True):
-        log.info("check-ins are disabled by settings")
-        return
-    interval = float(container.extras.get("checkin_interval_s", DEFAULT_INTERVAL_S))
+    interval = container.checkin_interval_s
     while True:
         try:
             outcomes = await asyncio.to_thread(run_once, container)
@@ -58,23 +55,12 @@ async def checkin_worker(container: Container) -> None:
         await asyncio.sleep(interval)
 
 
-WORKERS = [checkin_worker]
-
-
 # ---------------------------------------------------------------------- staff pages
-try:
-    from api.inbox.auth import CurrentStaff, require_role, verify_csrf
-    from api.inbox.templating import render
-
-    INBOX = True
-except ModuleNotFoundError as exc:  # the staff inbox is not installed: the worker still runs
-    if exc.name is None or not exc.name.startswith("api.inbox"):
-        raise
-    INBOX = False
+Admin = require_role("admin")
 
 
-def _actor(staff: Any) -> tuple[str | None, str]:
-    return getattr(staff, "id", None), f"{getattr(staff, 'display_name', 'staff')} ({getattr(staff, 'email', '')})"
+def _actor(staff: StaffUser) -> tuple[str | None, str]:
+    return staff.id, f"{staff.display_name} ({staff.email})"
 
 
 def _send_ctx(v: service.SendView) -> dict[str, Any]:
@@ -93,12 +79,12 @@ def _send_ctx(v: service.SendView) -> dict[str, Any]:
     }
 
 
-def _plan_ctx(session: Session, staff: Any) -> dict[str, Any]:
+def _plan_ctx(session: Session, staff: StaffUser) -> dict[str, Any]:
     clinic = get_clinic(session)
     steps = service.plan_steps(session)
     keys = {st.key for st in steps}
     return {
-        "is_admin": getattr(staff, "role", None) == "admin",
+        "is_admin": staff.role == "admin",
         "checkin_tz": service.clinic_zone(clinic).key,
         "hour_start": clinic.checkin_hour_start,
         "hour_end": clinic.checkin_hour_end,
@@ -124,136 +110,137 @@ def _plan_ctx(session: Session, staff: Any) -> dict[str, Any]:
     }
 
 
-if INBOX:
-    Admin = require_role("admin")
+@router.get("/inbox/checkins", include_in_schema=False)
+def plan_page(request: Request, staff: CurrentStaff, session: SessionDep) -> Response:
+    ctx = _plan_ctx(session, staff)
+    saved = request.query_params.get("saved", "")
+    if saved == "defaults":
+        ctx["notice"] = "Default check-in steps added."
+    elif saved in {st["key"] for st in ctx["steps"]}:
+        ctx["notice"] = f"Check-in {saved} saved."
+    return render(request, "checkins.html", ctx)
 
-    @router.get("/inbox/checkins", include_in_schema=False)
-    def plan_page(request: Request, staff: CurrentStaff, session: SessionDep) -> Response:
-        ctx = _plan_ctx(session, staff)
-        saved = request.query_params.get("saved", "")
-        if saved == "defaults":
-            ctx["notice"] = "Default check-in steps added."
-        elif saved in {st["key"] for st in ctx["steps"]}:
-            ctx["notice"] = f"Check-in {saved} saved."
-        return render(request, "checkins.html", ctx)
 
-    @router.post("/inbox/checkins/steps/{step_id}", include_in_schema=False, dependencies=[verify_csrf, Admin])
-    def update_step(
-        step_id: str,
-        request: Request,
-        staff: CurrentStaff,
-        session: SessionDep,
-        body: str = Form(""),
-        day: str = Form(""),
-        active: str = Form(""),
-    ) -> Response:
-        step = session.get(CheckinStep, step_id[:64])
-        if step is None:
-            raise HTTPException(status_code=404, detail="unknown check-in step")
-        actor_id, actor_label = _actor(staff)
+@router.post("/inbox/checkins/steps/{step_id}", include_in_schema=False, dependencies=[verify_csrf, Admin])
+def update_step(
+    step_id: str,
+    request: Request,
+    staff: CurrentStaff,
+    session: SessionDep,
+    body: str = Form(""),
+    day: str = Form(""),
+    active: str = Form(""),
+) -> Response:
+    step = session.get(CheckinStep, step_id[:64])
+    if step is None:
+        raise HTTPException(status_code=404, detail="unknown check-in step")
+    actor_id, actor_label = _actor(staff)
+    try:
         try:
-            try:
-                day_n = int(day.strip())
-            except ValueError:
-                raise service.PlanError("the day must be a whole number from 0 to 365")
-            service.update_step(  # validates everything before it changes anything
-                session,
-                step_id=step.id,
-                body=body,
-                day=day_n,
-                active=active in ("on", "1", "true", "yes"),
-                actor_id=actor_id,
-                actor_label=actor_label,
-            )
-        except service.PlanError as exc:
-            ctx = _plan_ctx(session, staff)
-            ctx["form_error"] = str(exc)[:1].upper() + str(exc)[1:] + "."
-            ctx["error_step"] = step.id
-            for st in ctx["steps"]:
-                if st["id"] == step.id:  # keep what the admin typed
-                    st.update(body=body, day=day, active=active in ("on", "1", "true", "yes"))
-            return render(request, "checkins.html", ctx, status_code=422)
-        return RedirectResponse(f"/inbox/checkins?saved={step.key}#step-{step.key}", status_code=303)
+            day_n = int(day.strip())
+        except ValueError:
+            raise service.PlanError("the day must be a whole number from 0 to 365")
+        service.update_step(  # validates everything before it changes anything
+            session,
+            step_id=step.id,
+            body=body,
+            day=day_n,
+            active=active in ("on", "1", "true", "yes"),
+            actor_id=actor_id,
+            actor_label=actor_label,
+        )
+    except service.PlanError as exc:
+        ctx = _plan_ctx(session, staff)
+        ctx["form_error"] = str(exc)[:1].upper() + str(exc)[1:] + "."
+        ctx["error_step"] = step.id
+        for st in ctx["steps"]:
+            if st["id"] == step.id:  # keep what the admin typed
+                st.update(body=body, day=day, active=active in ("on", "1", "true", "yes"))
+        return render(request, "checkins.html", ctx, status_code=422)
+    return RedirectResponse(f"/inbox/checkins?saved={step.key}#step-{step.key}", status_code=303)
 
-    @router.post("/inbox/checkins/plan/defaults", include_in_schema=False, dependencies=[verify_csrf, Admin])
-    def add_default_steps(staff: CurrentStaff, session: SessionDep) -> Response:
-        added = service.ensure_default_plan(session)
-        if added:
-            actor_id, actor_label = _actor(staff)
-            audit(
-                session,
-                actor_id=actor_id,
-                actor_label=actor_label,
-                action="checkin_step.add_defaults",
-                object_type="checkin_step",
-                object_id="*",
-                detail="added " + ", ".join(a.key for a in added),
-            )
-        return RedirectResponse("/inbox/checkins?saved=defaults", status_code=303)
 
-    @router.get("/inbox/checkins/patients/{patient_id}", include_in_schema=False)
-    def patient_page(
-        patient_id: str, request: Request, staff: CurrentStaff, session: SessionDep, container: ContainerDep
-    ) -> Response:
-        clinic = get_clinic(session)
-        tz = service.clinic_zone(clinic)
-        today = container.clock.now().astimezone(tz).date()
-        view = service.patient_checkins(session, patient_id=patient_id[:64], today=today)
-        if view is None:
-            raise HTTPException(status_code=404, detail="unknown patient")
+@router.post("/inbox/checkins/plan/defaults", include_in_schema=False, dependencies=[verify_csrf, Admin])
+def add_default_steps(staff: CurrentStaff, session: SessionDep) -> Response:
+    added = service.ensure_default_plan(session)
+    if added:
         actor_id, actor_label = _actor(staff)
         audit(
             session,
             actor_id=actor_id,
             actor_label=actor_label,
-            action="checkins.view",
-            object_type="patient",
-            object_id=view.patient.id,
+            action="checkin_step.add_defaults",
+            object_type="checkin_step",
+            object_id="*",
+            detail="added " + ", ".join(a.key for a in added),
         )
-        p = view.patient
-        ctx = {
-            "patient": p,
-            "who": f"{p.first_name} {p.last_name}".strip(),
-            "treatment": view.treatment,
-            "day": view.day,
-            "steps": [
-                {
-                    "key": sv.step.key,
-                    "day": sv.step.day,
-                    "due_on": sv.due_on,
-                    "active": bool(sv.step.active),
-                    "state": sv.state,
-                    "send": _send_ctx(sv.send) if sv.send is not None else None,
-                }
-                for sv in view.steps
-            ],
-            "history": [_send_ctx(v) for v in view.history],
-            "hour_start": clinic.checkin_hour_start,
-            "hour_end": clinic.checkin_hour_end,
-            "checkin_tz": tz.key,
-            "max_late_days": service.MAX_LATE_DAYS,
-        }
-        done = request.query_params.get("done", "")
-        if done in ("paused", "resumed"):
-            ctx["notice"] = "Check-ins paused for this patient." if done == "paused" else "Check-ins resumed for this patient."
-        return render(request, "checkins_patient.html", ctx)
+    return RedirectResponse("/inbox/checkins?saved=defaults", status_code=303)
 
-    def _set_paused(staff: Any, session: Session, patient_id: str, paused: bool) -> Response:
-        actor_id, actor_label = _actor(staff)
-        try:
-            patient = service.set_paused(
-                session, patient_id=patient_id[:64], paused=paused, actor_id=actor_id, actor_label=actor_label
-            )
-        except service.PlanError:
-            raise HTTPException(status_code=404, detail="unknown patient")
-        return RedirectResponse(
-            f"/inbox/checkins/patients/{patient.id}?done={'paused' if paused else 'resumed'}", status_code=303
+
+@router.get("/inbox/checkins/patients/{patient_id}", include_in_schema=False)
+def patient_page(
+    patient_id: str, request: Request, staff: CurrentStaff, session: SessionDep, container: ContainerDep
+) -> Response:
+    clinic = get_clinic(session)
+    tz = service.clinic_zone(clinic)
+    today = container.clock.now().astimezone(tz).date()
+    view = service.patient_checkins(session, patient_id=patient_id[:64], today=today)
+    if view is None:
+        raise HTTPException(status_code=404, detail="unknown patient")
+    actor_id, actor_label = _actor(staff)
+    audit(
+        session,
+        actor_id=actor_id,
+        actor_label=actor_label,
+        action="checkins.view",
+        object_type="patient",
+        object_id=view.patient.id,
+    )
+    p = view.patient
+    ctx = {
+        "patient": p,
+        "who": f"{p.first_name} {p.last_name}".strip(),
+        "treatment": view.treatment,
+        "day": view.day,
+        "steps": [
+            {
+                "key": sv.step.key,
+                "day": sv.step.day,
+                "due_on": sv.due_on,
+                "active": bool(sv.step.active),
+                "state": sv.state,
+                "send": _send_ctx(sv.send) if sv.send is not None else None,
+            }
+            for sv in view.steps
+        ],
+        "history": [_send_ctx(v) for v in view.history],
+        "hour_start": clinic.checkin_hour_start,
+        "hour_end": clinic.checkin_hour_end,
+        "checkin_tz": tz.key,
+        "max_late_days": service.MAX_LATE_DAYS,
+    }
+    done = request.query_params.get("done", "")
+    if done in ("paused", "resumed"):
+        ctx["notice"] = "Check-ins paused for this patient." if done == "paused" else "Check-ins resumed for this patient."
+    return render(request, "checkins_patient.html", ctx)
+
+
+def _set_paused(staff: StaffUser, session: Session, patient_id: str, paused: bool) -> Response:
+    actor_id, actor_label = _actor(staff)
+    try:
+        patient = service.set_paused(
+            session, patient_id=patient_id[:64], paused=paused, actor_id=actor_id, actor_label=actor_label
         )
+    except service.PlanError:
+        raise HTTPException(status_code=404, detail="unknown patient")
+    return RedirectResponse(f"/inbox/checkins/patients/{patient.id}?done={'paused' if paused else 'resumed'}", status_code=303)
 
-    @router.post("/inbox/checkins/patients/{patient_id}/pause", include_in_schema=False, dependencies=[verify_csrf])
-    def pause(patient_id: str, staff: CurrentStaff, session: SessionDep) -> Response:
-        return _set_paused(staff, session, patient_id, True)
 
-    @router.post("/inbox/checkins/patients/{patient_id}/resume", include_in_schema=False, dependencies=[verify_csrf])
-    def resume(patient_id: str, staff: CurrentStaff, session: SessionDep) -> Response:
-        return _set_paused(staff, session, patient_id, False)
+@router.post("/inbox/checkins/patients/{patient_id}/pause", include_in_schema=False, dependencies=[verify_csrf])
+def pause(patient_id: str, staff: CurrentStaff, session: SessionDep) -> Response:
+    return _set_paused(staff, session, patient_id, True)
+
+
+@router.post("/inbox/checkins/patients/{patient_id}/resume", include_in_schema=False, dependencies=[verify_csrf])
+def resume(patient_id: str, staff: CurrentStaff, session: SessionDep) -> Response:
+    return _set_paused(staff, session, patient_id, False)

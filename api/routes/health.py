@@ -14,9 +14,8 @@ router = APIRouter()
 @router.get("/healthz", tags=["health"])
 async def healthz(container: ContainerDep) -> JSONResponse:
     missing = []
-    cache = container.extras.setdefault("health_cache", {})
     now = time.monotonic()
-    if cache.get("ok_until", 0) > now:
+    if container.health_ok_until > now:
         return JSONResponse({"status": "ok"})
     try:
         with container.engine.connect() as conn:
@@ -31,5 +30,5 @@ async def healthz(container: ContainerDep) -> JSONResponse:
     if screener.model is None:
         # still serving (the lexicon screens every message), but staff and monitoring must know
         return JSONResponse({"status": "degraded", "degraded": {"triage_model": screener.status}})
-    cache["ok_until"] = now + 2.0
+    container.health_ok_until = now + 2.0
     return JSONResponse({"status": "ok"})

@@ -5,8 +5,9 @@ POST /webhooks/twilio/sms      inbound SMS: signature check, keywords, store onc
 POST /webhooks/twilio/status   delivery receipts for what the dispatcher sent
 GET  /simulator (+ /simulator/api/...)  play a patient's phone locally (development/test only)
 
-Workers (run in the app's lifespan): the outbox dispatcher loop, and the recovery sweep that
-answers inbound SMS stored but not answered (a restart, a crashed turn).
+Workers (api.app.create_app runs them in the app's lifespan): the outbox dispatcher loop, and the
+recovery sweep that answers inbound SMS stored but not answered (a restart, a crashed turn).
+The SMS channel, the sender and the dispatch policy are the container's (built in create_app).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import contextlib
 import logging
 import re
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
@@ -32,17 +32,17 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from api.container import Container
 from api.deps import ContainerDep, SessionDep
 from api.inbox.auth import CurrentStaff
+from api.sms.runtime import SmsRuntime
 from api.sms.signature import Params, sign, valid, webhook_auth_token, webhook_url
 from api.sms.twilio_errors import describe_error, is_opt_out
-from api.sms.twilio_sender import make_sender
 from core.clinic import get_clinic
 from core.db import session_scope
-from core.dispatch import Dispatcher, DispatchPolicy, record_delivery
+from core.dispatch import Dispatcher, record_delivery
 from core.inbound import clean_text
 from core.models import Conversation, Message, OutboxMessage, Patient
 from core.patients import PatientError, normalize_phone
 from core.settings import PROJECT_ROOT
-from core.sms import MAX_MEDIA, SMS_CHANNEL, InboundSms, SmsChannel, format_sms, is_opted_out, keyword_of, segment_count
+from core.sms import MAX_MEDIA, SMS_CHANNEL, InboundSms, format_sms, is_opted_out, keyword_of, segment_count
 
 log = logging.getLogger("aftercare.twilio")
 router = APIRouter(tags=["sms"])
@@ -65,38 +65,15 @@ def twiml(messages: list[str] | None = None) -> Response:
 
 
 # ---------------------------------------------------------------------- background runtime
-class _Runtime:
-    """Per event loop: the turns running in the background and the dispatcher's wake-up call."""
-
-    def __init__(self, concurrency: int) -> None:
-        self.loop = asyncio.get_running_loop()
-        self.tasks: set[asyncio.Task] = set()
-        self.inflight: set[str] = set()
-        self.sem = asyncio.Semaphore(concurrency)
-        self.wakeup = asyncio.Event()
-        self.conv_locks: dict[str, asyncio.Lock] = {}
-        self.conv_users: dict[str, int] = {}
-        # the webhook's own threads: storing an inbound SMS never queues behind background turns
-        self.webhook_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="sms-webhook")
-        self.closed = False
-
-    def close(self) -> None:
-        self.closed = True
-        self.webhook_pool.shutdown(wait=False)
-
-
-def runtime(container: Container) -> _Runtime:
-    rt = container.extras.get("sms_runtime")
+def runtime(container: Container) -> SmsRuntime:
+    """The SMS runtime of the running event loop (a new one when the loop changed, e.g. in tests)."""
+    rt = container.sms_runtime
     if rt is None or rt.closed or rt.loop is not asyncio.get_running_loop():
         if rt is not None:
             rt.close()
-        rt = _Runtime(int(container.extras.get("sms_turn_concurrency", 16)))
-        container.extras["sms_runtime"] = rt
+        rt = SmsRuntime(container.sms_turn_concurrency)
+        container.sms_runtime = rt
     return rt
-
-
-def _channel(container: Container) -> SmsChannel:
-    return container.extras["sms_channel"]
 
 
 def schedule(container: Container, message_id: str, conversation_id: str, *, allow_stale: bool = False) -> bool:
@@ -111,13 +88,13 @@ def schedule(container: Container, message_id: str, conversation_id: str, *, all
     return True
 
 
-async def _turn(container: Container, rt: _Runtime, message_id: str, conversation_id: str, allow_stale: bool) -> None:
+async def _turn(container: Container, rt: SmsRuntime, message_id: str, conversation_id: str, allow_stale: bool) -> None:
     # one turn at a time per conversation, in arrival order (asyncio.Lock is FIFO)
     lock = rt.conv_locks.setdefault(conversation_id, asyncio.Lock())
     rt.conv_users[conversation_id] = rt.conv_users.get(conversation_id, 0) + 1
     try:
         async with lock, rt.sem:
-            await _channel(container).handle(message_id, allow_stale=allow_stale)
+            await container.sms_channel.handle(message_id, allow_stale=allow_stale)
     except Exception:
         log.exception("SMS turn for message %s failed; the recovery sweep will retry it", message_id)
     finally:
@@ -188,7 +165,7 @@ async def inbound_sms(request: Request, container: ContainerDep) -> Response:
     inbound = _inbound(params)
     try:
         rt = runtime(container)
-        stored = await asyncio.get_running_loop().run_in_executor(rt.webhook_pool, _channel(container).store, inbound)
+        stored = await asyncio.get_running_loop().run_in_executor(rt.webhook_pool, container.sms_channel.store, inbound)
     except DB_DOWN:
         return _database_down(container, inbound)
     except Exception:  # whatever failed, the message is screened, answered safely and spooled: never lost
@@ -253,28 +230,12 @@ async def delivery_status(request: Request, container: ContainerDep) -> Response
 
 
 # ---------------------------------------------------------------------- workers
-def setup(container: Container) -> None:
-    if "sms_sender" not in container.extras:
-        container.extras["sms_sender"] = make_sender(container.settings)
-    lease = float(container.extras.get("sms_processing_lease_s", max(60.0, 2 * container.settings.rasa_timeout_s + 15)))
-    sender = container.extras["sms_sender"]
-    # while the database is down, on-call is paged through the sender directly (no outbox row)
-    container.conversations.pager = lambda to, body: sender.send(to=to, body=body)
-    container.extras["sms_channel"] = SmsChannel(
-        session_factory=container.session_factory,
-        conversations=container.conversations,
-        clock=container.clock,
-        processing_lease_s=lease,
-        screener=container.conversations.screener,
-    )
-
-
 def dispatcher_for(container: Container) -> Dispatcher:
     return Dispatcher(
         session_factory=container.session_factory,
-        sender=container.extras["sms_sender"],
+        sender=container.sms_sender,
         status_callback_url=webhook_url(container.settings, STATUS_PATH),
-        policy=container.extras.get("sms_dispatch_policy") or DispatchPolicy(),
+        policy=container.sms_dispatch_policy,
         clock=container.clock,
     )
 
@@ -283,7 +244,7 @@ async def sms_dispatch_worker(container: Container) -> None:
     """Send what is due in the outbox, every ~1 s (at once when a turn has just queued replies)."""
     rt = runtime(container)
     dispatcher = dispatcher_for(container)
-    interval = float(container.extras.get("sms_dispatch_interval_s", 1.0))
+    interval = container.sms_dispatch_interval_s
     try:
         while True:
             rt.wakeup.clear()
@@ -309,8 +270,8 @@ async def sms_dispatch_worker(container: Container) -> None:
 
 async def sms_recovery_worker(container: Container) -> None:
     """At start-up and then every few seconds: answer inbound SMS that were stored but never answered."""
-    interval = float(container.extras.get("sms_recovery_interval_s", 10.0))
-    channel = _channel(container)
+    interval = container.sms_recovery_interval_s
+    channel = container.sms_channel
     while True:
         try:
             pending = await asyncio.to_thread(channel.unfinished)
@@ -322,9 +283,6 @@ async def sms_recovery_worker(container: Container) -> None:
         except Exception:
             log.exception("SMS recovery sweep failed; retrying")
         await asyncio.sleep(interval)
-
-
-WORKERS = [sms_dispatch_worker, sms_recovery_worker]
 
 
 # ---------------------------------------------------------------------- simulator (development/test only)

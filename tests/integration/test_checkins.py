@@ -404,17 +404,17 @@ def test_demo_thirty_days_each_checkin_once_at_the_right_local_time(tmp_path, sq
 def test_worker_loop_runs_passes_and_survives_errors(tmp_path, sqlite_url, fake_assistant):
     import asyncio
 
-    from api.app import create_app
+    from api.app import BACKGROUND_WORKERS, create_app
     from api.routes import checkins as routes
     from tests.conftest import make_settings
 
     clock = FixedClock(local(day(1), 9, 30))
     app = create_app(make_settings(tmp_path, sqlite_url), assistant=fake_assistant, clock=clock, start_workers=False)
     container = app.state.container
-    container.extras["checkin_interval_s"] = 0.01
+    container.checkin_interval_s = 0.01
     setup_clinic(container.session_factory)
     add_patient(container.session_factory)
-    assert routes.checkin_worker in routes.WORKERS
+    assert routes.checkin_worker in BACKGROUND_WORKERS
 
     calls = {"n": 0}
     real = checkins.run_due

@@ -34,9 +34,14 @@ def test_the_encoder_gives_the_golden_vectors(model) -> None:
     got = model.encoder.encode(golden["texts"])
     want = np.array(golden["vectors"], dtype=np.float32)
     assert got.shape == want.shape == (3, 384)
-    assert float(np.abs(got - want).max()) < 1e-4
+    # Float32 through 12 layers differs a little between CPUs (OpenBLAS picks AVX2 or AVX-512 kernels):
+    # measured 1.6e-3 at most (cosine 0.99995) between the machine that wrote the vectors and an AMD EPYC.
+    # Another model, tokenizer or weights file moves vectors by far more (cosine well under 0.99).
+    assert float(np.abs(got - want).max()) < 5e-3
+    cosine = (got * want).sum(1) / np.linalg.norm(got, axis=1) / np.linalg.norm(want, axis=1)
+    assert float(cosine.min()) > 0.9999
     # batch and single encodings agree (the live path embeds one message at a time)
-    assert float(np.abs(model.encoder.encode(golden["texts"][:1])[0] - want[0]).max()) < 1e-4
+    assert float(np.abs(model.encoder.encode(golden["texts"][:1])[0] - got[0]).max()) < 1e-4
 
 
 def test_the_encoder_refuses_weights_that_are_not_the_pinned_ones(monkeypatch) -> None:

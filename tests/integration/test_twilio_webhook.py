@@ -151,8 +151,8 @@ class Env:
         self.assistant = assistant or FakeAssistant({"makeup": ("makeup", "No makeup for at least 24 hours.")})
         self.app = create_app(self.settings, assistant=self.assistant, clock=clock)
         self.container = self.app.state.container
-        self.container.extras["sms_dispatch_interval_s"] = 0.05
-        self.container.extras["sms_recovery_interval_s"] = 0.2
+        self.container.sms_dispatch_interval_s = 0.05
+        self.container.sms_recovery_interval_s = 0.2
         self.engine = make_engine(url)
         self.factory = make_session_factory(self.engine, clock)
         self.live: LiveServer | None = None
@@ -554,7 +554,7 @@ def twilio_env(tmp_path, sqlite_url, running_clock) -> Iterator[tuple[Env, FakeT
             TWILIO_FROM_NUMBER="+15005550006",
             AFTERCARE_TWILIO_API_BASE=fake.base_url,
         )
-        e.container.extras["sms_dispatch_policy"] = DispatchPolicy(base_delay_s=0.2, max_attempts=3, jitter=0.0)
+        e.container.sms_dispatch_policy = DispatchPolicy(base_delay_s=0.2, max_attempts=3, jitter=0.0)
         with e:
             yield e, fake
 
@@ -633,7 +633,7 @@ def test_messages_stored_but_not_answered_are_answered_once_after_a_restart(tmp_
     seed(db_url)
     # process 1 stored two messages and "crashed": one before its turn, one in the middle of it
     e1 = Env(tmp_path, db_url, running_clock)
-    channel: SmsChannel = e1.container.extras["sms_channel"]
+    channel: SmsChannel = e1.container.sms_channel
     a = channel.store(InboundSms(message_sid="SM" + "1" * 32, from_phone=PHONE, body="can I wear makeup?"))
     b = channel.store(InboundSms(message_sid="SM" + "2" * 32, from_phone=STRANGER, body="makeup tomorrow?"))
     assert a.needs_turn and b.needs_turn
@@ -643,7 +643,7 @@ def test_messages_stored_but_not_answered_are_answered_once_after_a_restart(tmp_
 
     # process 2 starts: the recovery sweep answers both, once
     with Env(tmp_path, db_url, running_clock) as e2:
-        e2.container.extras["sms_channel"].processing_lease_s = 0.5
+        e2.container.sms_channel.processing_lease_s = 0.5
         e2.answered(1, phone=PHONE)
         e2.answered(1, phone=STRANGER)
         time.sleep(0.5)

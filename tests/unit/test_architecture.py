@@ -108,3 +108,58 @@ def test_the_scripts_check_can_fail(tmp_path: Path) -> None:
     sample = tmp_path / "sample.py"
     sample.write_text("def f():\n    from scripts.eval import RANK\n    return RANK\n", encoding="utf-8")
     assert "scripts" in imported_modules(sample)
+
+
+# ------------------------------------------------------------- explicit wiring (issue 13, seam 5)
+def extras_uses(path: Path) -> list[str]:
+    """Every ``<something>.extras`` in one file (the old string-keyed plugin dict)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    return [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and node.attr == "extras"
+    ]
+
+
+@pytest.mark.parametrize("path", files("api"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_api_has_no_extras_dict(path: Path) -> None:
+    """Each part of the API process is a named, typed field of api.container.Container."""
+    assert extras_uses(path) == []
+
+
+def guarded_imports(path: Path) -> list[str]:
+    """Imports inside a try block (an optional part switched on by whether it imports)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    return [
+        f"{path.relative_to(ROOT)}:{inner.lineno}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Try)
+        for inner in ast.walk(node)
+        if isinstance(inner, ast.Import | ast.ImportFrom)
+        or (isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name) and inner.func.id == "__import__")
+    ]
+
+
+def test_the_composition_root_imports_every_part_plainly() -> None:
+    """api/app.py imports its routers and parts directly: a missing module is an error, not a missing feature."""
+    assert guarded_imports(ROOT / "api" / "app.py") == []
+
+
+def test_the_wiring_checks_can_fail(tmp_path: Path) -> None:
+    sample = ROOT / "api" / "_sample_for_test.py"
+    sample.write_text(
+        "try:\n    from api.routes import widget\nexcept ModuleNotFoundError:\n    widget = None\n"
+        "def f(c):\n    return c.extras.get('x')\n",
+        encoding="utf-8",
+    )
+    try:
+        assert guarded_imports(sample) == ["api/_sample_for_test.py:2"]
+        assert extras_uses(sample) == ["api/_sample_for_test.py:6"]
+    finally:
+        sample.unlink()
+
+
+@pytest.mark.parametrize("path", files("api"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_api_module_over_500_lines(path: Path) -> None:
+    """One module per area (the staff inbox was one 1,078-line file of nine areas)."""
+    assert len(path.read_text(encoding="utf-8").splitlines()) <= 500

@@ -222,6 +222,100 @@ def test_take_over_and_hand_back(s):
     assert inbox.hand_back(s, conversation=conv, staff=nurse) is False
 
 
+# ------------------------------------------------------------- who may handle what
+def _escalation(s, level: str, conv: Conversation | None = None):
+    conv = conv or _conversation(s, with_patient=False)
+    return esc_service.record(s, conversation_id=conv.id, level=level, reason=level).escalation
+
+
+@pytest.mark.parametrize("level", ["urgent", "emergency"])
+def test_only_a_clinician_or_admin_acknowledges_or_resolves_urgent_and_emergency(s, level):
+    desk = _staff(s, "desk@clinic.test", role="frontdesk")
+    esc = _escalation(s, level)
+    with pytest.raises(esc_service.NotAllowed, match="acknowledged by a clinician"):
+        esc_service.acknowledge_as(s, esc, staff=desk, now=T0)
+    with pytest.raises(esc_service.NotAllowed, match="resolved by a clinician"):
+        esc_service.resolve_as(s, esc, staff=desk, note="called her", now=T0)
+    assert esc.status == "open"
+    for role in ("clinician", "admin"):
+        user = _staff(s, f"{role}@clinic.test", role=role)
+        other = _escalation(s, level)
+        esc_service.acknowledge_as(s, other, staff=user, now=T0)
+        assert (other.status, other.acknowledged_by) == ("acknowledged", user.id)
+        esc_service.resolve_as(s, other, staff=user, note="seen in clinic", now=T0)
+        assert (other.status, other.resolved_by) == ("resolved", user.id)
+
+
+def test_the_front_desk_handles_routine_escalations(s):
+    desk = _staff(s, "desk@clinic.test", role="frontdesk")
+    esc = _escalation(s, "routine")
+    esc_service.acknowledge_as(s, esc, staff=desk, now=T0)
+    esc_service.resolve_as(s, esc, staff=desk, note="booked a visit", now=T0)
+    assert esc.status == "resolved"
+
+
+def test_a_resolved_escalation_is_not_acknowledged_or_resolved_again_and_needs_a_note(s):
+    nurse = _staff(s)
+    esc = _escalation(s, "urgent")
+    with pytest.raises(esc_service.EscalationError) as no_note:
+        esc_service.resolve_as(s, esc, staff=nurse, note="  ", now=T0)
+    assert not isinstance(no_note.value, esc_service.AlreadyResolved)
+    esc_service.resolve_as(s, esc, staff=nurse, note="done", now=T0)
+    with pytest.raises(esc_service.AlreadyResolved):
+        esc_service.resolve_as(s, esc, staff=nurse, note="again", now=T0)
+    with pytest.raises(esc_service.AlreadyResolved):
+        esc_service.acknowledge_as(s, esc, staff=nurse, now=T0)
+
+
+def test_escalations_are_assigned_only_to_active_staff(s):
+    nurse = _staff(s)
+    gone = _staff(s, "gone@clinic.test")
+    gone.active = False
+    esc = _escalation(s, "urgent")
+    esc_service.assign_staff(s, esc, assignee_id=nurse.id)
+    assert esc.assignee_id == nurse.id
+    for bad in (gone.id, "no-such-id"):
+        with pytest.raises(esc_service.UnknownAssignee):
+            esc_service.assign_staff(s, esc, assignee_id=bad)
+    assert esc.assignee_id == nurse.id
+    esc_service.assign_staff(s, esc, assignee_id=None)
+    assert esc.assignee_id is None
+
+
+@pytest.mark.parametrize(
+    ("role", "level", "acknowledged"),
+    [
+        ("clinician", "urgent", True),
+        ("admin", "emergency", True),
+        ("frontdesk", "routine", True),
+        ("frontdesk", "urgent", False),  # stays open for a clinician
+        ("frontdesk", "emergency", False),
+    ],
+)
+def test_a_staff_reply_acknowledges_what_the_role_may_handle(s, role, level, acknowledged):
+    user = _staff(s, f"{role}@clinic.test", role=role)
+    conv = _conversation(s)
+    esc = _escalation(s, level, conv)
+    inbox.staff_reply(s, conversation=conv, staff=user, text="We are looking at it.")
+    got = inbox.acknowledge_on_reply(s, conversation=conv, staff=user)
+    assert (got is esc) == acknowledged
+    assert esc.status == ("acknowledged" if acknowledged else "open")
+    assert inbox.acknowledge_on_reply(s, conversation=conv, staff=user) is None  # only an open one
+
+
+def test_outbox_messages_and_delivery_by_message(s):
+    conv = _conversation(s, "sms")
+    nurse = _staff(s)
+    sent = inbox.staff_reply(s, conversation=conv, staff=nurse, text="Hello")
+    other = OutboxMessage(to="+12015550199", body="b", purpose="oncall_alert", status="failed")
+    s.add(other)
+    s.flush()
+    assert inbox.delivery_by_message(s, conv.id) == {sent.message.id: sent.outbox}
+    assert set(inbox.outbox_messages(s)) == {sent.outbox, other}
+    assert inbox.outbox_messages(s, status="failed") == [other]
+    assert inbox.outbox_messages(s, purpose="staff_reply") == [sent.outbox]
+
+
 # ---------------------------------------------------------------------------- lists
 def test_inbox_order_and_filters(s):
     nurse = _staff(s)

@@ -136,3 +136,29 @@ def test_no_import_error_fallbacks_in_product_code(package: str) -> None:
                 if {"ImportError", "ModuleNotFoundError"} & set(names):
                     offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert not offenders, offenders
+
+
+def clock_today_calls(path: Path) -> list[int]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [
+        n.lineno
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call)
+        and isinstance(n.func, ast.Attribute)
+        and n.func.attr == "today"
+        and isinstance(n.func.value, ast.Attribute)
+        and n.func.value.attr == "clock"
+    ]
+
+
+@pytest.mark.parametrize("package", ["core", "api", "actions", "bot"])
+def test_the_clinic_row_is_the_one_calendar(package: str) -> None:
+    """Product code asks core.clinic.clinic_today (the clinic row's time zone), never clock.today()."""
+    found = [f"{p.relative_to(ROOT)}:{n}" for p in sorted((ROOT / package).rglob("*.py")) for n in clock_today_calls(p)]
+    assert not found, found
+
+
+def test_the_calendar_check_can_fail(tmp_path: Path) -> None:
+    sample = tmp_path / "x.py"
+    sample.write_text("today = self.clock.today()\nd = container.clock.today()\n", encoding="utf-8")
+    assert clock_today_calls(sample) == [1, 2]

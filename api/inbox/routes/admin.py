@@ -1,0 +1,140 @@
+"""Admin pages: the outbox, the clinic settings, the audit log."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import Response
+
+from api.deps import SessionDep
+from api.inbox.auth import CurrentStaff
+from api.inbox.routes.common import CSRF, Admin, audit_action, go
+from api.inbox.templating import render
+from core import audit
+from core import inbox as inbox_service
+from core import patients as patient_service
+from core import staff as staff_service
+from core.clinic import get_clinic
+
+router = APIRouter(include_in_schema=False)
+
+
+# -------------------------------------------------------------------------- outbox
+@router.get("/inbox/outbox")
+def outbox_page(request: Request, staff: CurrentStaff, session: SessionDep, status: str = "", purpose: str = "") -> Response:
+    rows = inbox_service.outbox_messages(session, status=status[:16], purpose=purpose[:24], limit=200)
+    audit_action(session, staff, "outbox.view", "outbox", "*", detail=f"rows={len(rows)}")
+    return render(request, "outbox.html", {"rows": rows, "status": status, "purpose": purpose})
+
+
+# ----------------------------------------------------------------- clinic settings
+CLINIC_FIELDS = (
+    "name",
+    "phone",
+    "hours",
+    "oncall_name",
+    "oncall_phone",
+    "booking_url",
+    "widget_color",
+    "widget_greeting",
+    "timezone",
+)
+HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+@router.get("/inbox/settings", dependencies=[Admin])
+def settings_page(request: Request, staff: CurrentStaff, session: SessionDep) -> Response:
+    clinic = get_clinic(session)
+    return render(request, "settings.html", {"form": {f: getattr(clinic, f) or "" for f in CLINIC_FIELDS}, "problems": []})
+
+
+@router.post("/inbox/settings", dependencies=[CSRF, Admin])
+def save_settings(
+    request: Request,
+    staff: CurrentStaff,
+    session: SessionDep,
+    name: str = Form(""),
+    phone: str = Form(""),
+    hours: str = Form(""),
+    oncall_name: str = Form(""),
+    oncall_phone: str = Form(""),
+    booking_url: str = Form(""),
+    widget_color: str = Form(""),
+    widget_greeting: str = Form(""),
+    timezone: str = Form(""),
+) -> Response:
+    form = {
+        "name": name.strip()[:200],
+        "phone": phone.strip(),
+        "hours": hours.strip()[:200],
+        "oncall_name": oncall_name.strip()[:200],
+        "oncall_phone": oncall_phone.strip(),
+        "booking_url": booking_url.strip()[:500],
+        "widget_color": widget_color.strip(),
+        "widget_greeting": widget_greeting.strip()[:300],
+        "timezone": timezone.strip()[:64],
+    }
+    problems = []
+    if not form["name"]:
+        problems.append("The clinic name is required.")
+    for key, label in (("phone", "clinic phone"), ("oncall_phone", "on-call phone")):
+        if form[key]:
+            try:
+                form[key] = patient_service.normalize_phone(form[key])
+            except patient_service.PatientError:
+                problems.append(f"The {label} must be in E.164 format, e.g. +12015550123.")
+    if form["booking_url"] and not form["booking_url"].startswith(("https://", "http://")):
+        problems.append("The booking link must start with https://.")
+    if form["widget_color"] and not HEX_COLOUR.match(form["widget_color"]):
+        problems.append("The widget colour must look like #0f5f73.")
+    try:
+        ZoneInfo(form["timezone"] or "invalid/zone")
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append("The time zone must be an IANA name such as America/New_York.")
+    if problems:
+        return render(request, "settings.html", {"form": form, "problems": problems}, status_code=422)
+    clinic = get_clinic(session)
+    changed = [f for f in CLINIC_FIELDS if (getattr(clinic, f) or "") != form[f]]
+    for f in changed:
+        setattr(clinic, f, form[f])
+    audit_action(session, staff, "clinic.update", "clinic", "1", detail="fields=" + ",".join(changed))
+    return go("/inbox/settings", done="settings_saved")
+
+
+# ----------------------------------------------------------------------- audit log
+@router.get("/inbox/audit", dependencies=[Admin])
+def audit_page(
+    request: Request,
+    staff: CurrentStaff,
+    session: SessionDep,
+    actor: str = Query("", max_length=32),
+    action: str = Query("", max_length=64),
+    object_id: str = Query("", max_length=64),
+    before: int | None = None,
+) -> Response:
+    rows = audit.search(
+        session, actor_id=actor or None, action=action or None, object_id=object_id or None, before_id=before, limit=100
+    )
+    audit_action(session, staff, "audit.view", "audit", "*")
+    more = urlencode(
+        {
+            k: v
+            for k, v in (("actor", actor), ("action", action), ("object_id", object_id), ("before", rows[-1].id if rows else ""))
+            if v
+        }
+    )
+    return render(
+        request,
+        "audit.html",
+        {
+            "rows": rows,
+            "actor": actor,
+            "action": action,
+            "object_id": object_id,
+            "users": staff_service.list_staff(session),
+            "more": more if len(rows) == 100 else "",
+        },
+    )

@@ -1,0 +1,141 @@
+"""What the inbox pages share: labels, the audit helper, redirects with a notice, and the
+escalation row and conversation context that several pages render."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fastapi import Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from api.container import Container
+from api.inbox.auth import require_role, verify_csrf
+from api.inbox.templating import age_text, as_utc, render
+from core import audit
+from core import inbox as inbox_service
+from core import staff as staff_service
+from core.clinic import clinic_today, get_clinic
+from core.models import Conversation, Escalation, Patient, StaffUser
+from core.recovery import recovery_for_conversation
+
+LEVEL_LABELS = {"emergency": "EMERGENCY", "urgent": "URGENT", "routine": "Routine"}
+STATUS_LABELS = {"open": "Not acknowledged", "acknowledged": "Acknowledged", "resolved": "Resolved"}
+CHANNEL_LABELS = {"sms": "SMS", "web": "Web chat"}
+STALE_AFTER_S = 15 * 60  # an unacknowledged urgent/emergency older than this is flagged as overdue
+STATUS_FILTERS = {
+    "active": ("open", "acknowledged"),
+    "open": ("open",),
+    "acknowledged": ("acknowledged",),
+    "resolved": ("resolved",),
+    "all": (),
+}
+Admin = Depends(require_role("admin"))
+CSRF = verify_csrf
+
+
+def actor_label(staff: StaffUser) -> str:
+    return f"{staff.display_name} ({staff.email})"
+
+
+def audit_action(
+    session: Session, staff: StaffUser | None, action: str, object_type: str = "", object_id: str = "", detail: str = ""
+) -> None:
+    audit.record(
+        session,
+        actor_id=staff.id if staff else None,
+        actor_label=actor_label(staff) if staff else "anonymous",
+        action=action,
+        object_type=object_type,
+        object_id=object_id or "",
+        detail=detail,
+    )
+
+
+def go(url: str, *, done: str = "", error: str = "") -> RedirectResponse:
+    url, _, fragment = url.partition("#")
+    params = {k: v for k, v in (("done", done), ("error", error)) if v}
+    sep = "&" if "?" in url else "?"
+    target = url + (sep + urlencode(params) if params else "") + ("#" + fragment if fragment else "")
+    return RedirectResponse(target, status_code=303)
+
+
+def not_found(request: Request, what: str) -> Response:
+    return render(request, "error.html", {"title": "Not found", "message": f"No such {what}."}, status_code=404)
+
+
+def staff_names(session: Session) -> dict[str, str]:
+    return {u.id: u.display_name for u in staff_service.list_staff(session)}
+
+
+def who(conv: Conversation | None, patient: Patient | None) -> str:
+    if patient is not None:
+        return f"{patient.first_name} {patient.last_name}".strip()
+    if conv is not None and conv.phone:
+        return f"Unknown sender {conv.phone}"
+    return "Anonymous web visitor"
+
+
+def escalation_row(e: Escalation, *, now: datetime, names: dict[str, str], tz: ZoneInfo) -> dict:
+    created = as_utc(e.created_at)
+    age_s = max(0, int((now - created).total_seconds()))
+    conv = e.conversation
+    unacked = e.status == "open"
+    serious = e.level in ("emergency", "urgent")
+    return {
+        "id": e.id,
+        "url": f"/inbox/escalations/{e.id}",
+        "level": e.level,
+        "level_label": LEVEL_LABELS.get(e.level, e.level),
+        "status": e.status,
+        "status_label": STATUS_LABELS.get(e.status, e.status),
+        "stands_out": unacked and serious,
+        "stale": unacked and serious and age_s >= STALE_AFTER_S,
+        "patient_name": who(conv, e.patient),
+        "patient_id": e.patient_id,
+        "channel": conv.channel if conv else "",
+        "channel_label": CHANNEL_LABELS.get(conv.channel, conv.channel) if conv else "",
+        "takeover": bool(conv and conv.staff_takeover),
+        "reason": e.reason,
+        "recovery_day": e.recovery_day,
+        "created_at": created.isoformat(),
+        "created_local": created.astimezone(tz).strftime("%b %d, %I:%M %p").replace(" 0", " "),
+        "age_seconds": age_s,
+        "age": age_text(age_s),
+        "assignee_id": e.assignee_id,
+        "assignee_name": names.get(e.assignee_id, "") if e.assignee_id else "",
+    }
+
+
+def clinic_tz(session: Session) -> ZoneInfo:
+    try:
+        return ZoneInfo(get_clinic(session).timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def conversation_context(
+    session: Session, container: Container, conv: Conversation | None, patient: Patient | None, names: dict[str, str]
+) -> dict:
+    messages = inbox_service.transcript(session, conv.id) if conv else []
+    outbox_rows = inbox_service.delivery_by_message(session, conv.id) if conv else {}
+    rec = recovery_for_conversation(session, conv.id, clinic_today(session, container.clock)) if conv else None
+    reply_to, not_sendable = (None, None)
+    if conv is not None and conv.channel == "sms":
+        reply_to, not_sendable = inbox_service.reply_target(session, conv)
+    return {
+        "conv": conv,
+        "patient": patient,
+        "who": who(conv, patient),
+        "messages": messages,
+        "delivery": outbox_rows,
+        "recovery": rec,
+        "latest_treatment": inbox_service.latest_treatment(session, patient.id) if patient else None,
+        "reply_to": reply_to,
+        "not_sendable": not_sendable,
+        "names": names,
+        "channel_labels": CHANNEL_LABELS,
+        "last_message_id": messages[-1].id if messages else "",
+    }
