@@ -16,7 +16,21 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
 
 # folders of the repository (and `shared/`, `spec/`, which are not: a reference to them must fail)
-_TOP = ("core", "api", "actions", "bot", "scripts", "docs", "tests", "data", "migrations", "triage-data", "content", "shared", "spec")
+_TOP = (
+    "core",
+    "api",
+    "actions",
+    "bot",
+    "scripts",
+    "docs",
+    "tests",
+    "data",
+    "migrations",
+    "triage-data",
+    "content",
+    "shared",
+    "spec",
+)
 # not preceded by a word character, `/`, `.` or `-`: leaves URL paths (/api/v1/...) and sub-paths alone
 PATH_REF = re.compile(r"(?<![\w/.-])(?:\.\./)?(?:" + "|".join(re.escape(t) for t in _TOP) + r")/[\w./-]*[\w/]")
 # markdown link targets: [text](target)
