@@ -41,6 +41,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from core.enums import CHANNELS
 from core.topics import TOPIC_IDS
 from core.turn import REQUEST_KEY
 
@@ -153,7 +154,7 @@ class AftercareInput(InputChannel):
                 return _error(400, f"'message' is longer than {MAX_TEXT} characters")
             metadata = self.get_metadata(request)
             metadata.setdefault("conversation_id", sender)
-            channel = metadata.get("channel") if metadata.get("channel") in ("sms", "web") else self.name()
+            channel = metadata.get("channel") if metadata.get("channel") in CHANNELS else self.name()
             collector = CollectingOutputChannel()
             message = UserMessage(
                 text,

@@ -31,10 +31,11 @@ from typing import Any
 import yaml
 
 from core import timeline as tl
+from core.enums import CHANNELS as CHANNEL_NAMES
 
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
 REFERENCE_LANGUAGE = "en"
-CHANNELS = frozenset({"sms", "web"})
+CHANNELS = frozenset(CHANNEL_NAMES)
 
 # Day facts of the recovery timeline, by placeholder name.
 TIMELINE_PLACEHOLDERS: dict[str, int] = {

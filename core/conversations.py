@@ -27,6 +27,7 @@ from core import escalations as esc_service
 from core.clinic import clinic_info, clinic_today, get_clinic
 from core.dates import extract_dates, parse_treatment_date
 from core.db import now_of, session_scope
+from core.enums import ESCALATING_LEVELS, Channel
 from core.inbound import clean_text
 from core.models import Conversation, Message, Patient
 from core.outcomes import apply_screen, escalate, findings_payload, outage_page_text, screen_reply
@@ -41,8 +42,8 @@ from core.turn import HANDOFF, REMEMBER_DATE, Request, ScreenFacts, TurnContext
 
 log = logging.getLogger("aftercare.conversations")
 
-SMS_CHANNEL = "sms"
-WEB_CHANNEL = "web"
+SMS_CHANNEL = Channel.SMS.value
+WEB_CHANNEL = Channel.WEB.value
 MAX_TEXT = 2000
 AWAIT_DATE = "treatment_date"
 
@@ -523,7 +524,7 @@ class ConversationService:
                 return
             msg.status = "answered"
             msg.processed_at = now_of(s)
-            if record.get("level") in ("routine", "urgent", "emergency"):
+            if record.get("level") in ESCALATING_LEVELS:
                 escalate(
                     s,
                     conversation_id=conv.id,

@@ -25,7 +25,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -33,6 +33,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import now_of, session_scope
+from core.enums import OutboxStatus
 from core.models import Message, OutboxMessage
 from core.ports import Clock, SendResult, SmsSender
 from core.sms import KEYWORD_PURPOSE, format_sms, is_opted_out, set_opt_out
@@ -40,8 +41,12 @@ from core.sms import KEYWORD_PURPOSE, format_sms, is_opted_out, set_opt_out
 log = logging.getLogger("aftercare.dispatch")
 
 # statuses
-PENDING, SENDING, SENT, DELIVERED = "pending", "sending", "sent", "delivered"
-UNDELIVERED, FAILED, DEAD, SUPPRESSED = "undelivered", "failed", "dead", "suppressed"
+PENDING, SENDING, SENT, DELIVERED = (
+    s.value for s in (OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.SENT, OutboxStatus.DELIVERED)
+)
+UNDELIVERED, FAILED, DEAD, SUPPRESSED = (
+    s.value for s in (OutboxStatus.UNDELIVERED, OutboxStatus.FAILED, OutboxStatus.DEAD, OutboxStatus.SUPPRESSED)
+)
 FINAL_STATUSES = frozenset({DELIVERED, UNDELIVERED, FAILED, DEAD, SUPPRESSED})
 PROBLEM_STATUSES = frozenset({UNDELIVERED, FAILED, DEAD})  # what staff should look at
 # purposes that still go to an opted-out number: alerts to the clinic's own on-call phone, and
@@ -86,8 +91,9 @@ class DispatchStats:
     outcomes: dict[str, str] = field(default_factory=dict)  # outbox id -> outcome
 
     def add(self, other: DispatchStats) -> None:
-        for name in ("claimed", "sent", "retried", "failed", "dead", "suppressed", "released"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for f in fields(self):
+            if isinstance(getattr(self, f.name), int):
+                setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
         self.outcomes.update(other.outcomes)
 
 
@@ -338,7 +344,7 @@ class Dispatcher:
 
 
 # ---------------------------------------------------------------------- delivery receipts
-_IN_FLIGHT_RECEIPTS = frozenset({"accepted", "scheduled", "queued", "sending", "sent"})
+_IN_FLIGHT_RECEIPTS = frozenset({"accepted", "scheduled", "queued", "sending", "sent"})  # Twilio's, not our vocabulary
 _FINAL_RECEIPTS = frozenset({DELIVERED, UNDELIVERED, FAILED, "read"})
 
 

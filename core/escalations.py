@@ -9,11 +9,12 @@ from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from core.db import now_of
+from core.enums import CLINICAL_ROLES, CLINICIAN_LEVELS, ESCALATING_LEVELS, EscalationStatus, Level
 from core.models import Conversation, Escalation, EscalationEvent, EscalationNote, StaffUser
 
-LEVEL_RANK = {"none": 0, "routine": 1, "urgent": 2, "emergency": 3}
-LEVELS = ("emergency", "urgent", "routine")
-STATUSES = ("open", "acknowledged", "resolved")
+LEVEL_RANK = {level.value: level.rank for level in Level}
+LEVELS = tuple(reversed(ESCALATING_LEVELS))  # most severe first
+STATUSES = tuple(s.value for s in EscalationStatus)
 
 
 class EscalationError(ValueError):
@@ -137,7 +138,7 @@ def open_or_join(
 def severity_order():
     """ORDER BY: most severe first, then oldest first."""
     return (
-        case({"emergency": 0, "urgent": 1, "routine": 2}, value=Escalation.level, else_=3),
+        case({level: i for i, level in enumerate(LEVELS)}, value=Escalation.level, else_=len(LEVELS)),
         Escalation.created_at.asc(),
     )
 
@@ -158,10 +159,6 @@ def list_escalations(
     if assignee_id:
         q = q.where(Escalation.assignee_id == assignee_id)
     return list(session.execute(q.order_by(*severity_order()).limit(limit)).scalars())
-
-
-CLINICAL_ROLES = ("admin", "clinician")
-CLINICIAN_LEVELS = ("urgent", "emergency")
 
 
 def may_handle(role: str, level: str) -> bool:

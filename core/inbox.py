@@ -20,6 +20,7 @@ from core import escalations as esc_service
 from core import outbox
 from core import patients as patient_service
 from core.db import now_of
+from core.enums import ACTIVE_ESCALATION_STATUSES, UNDELIVERED_STATUSES
 from core.models import Conversation, Escalation, Message, OutboxMessage, Patient, StaffUser, Treatment
 
 log = logging.getLogger("aftercare.inbox")
@@ -28,8 +29,8 @@ WEB = "web"
 SMS = "sms"
 MAX_WEB_REPLY = 2000
 MAX_SMS_REPLY = 1600  # Twilio's limit for one (concatenated) SMS
-ACTIVE_STATUSES = ("open", "acknowledged")
-FAILED_OUTBOX = ("failed", "dead", "undelivered")
+ACTIVE_STATUSES = ACTIVE_ESCALATION_STATUSES
+FAILED_OUTBOX = UNDELIVERED_STATUSES
 
 
 class InboxError(ValueError):

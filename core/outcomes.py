@@ -22,12 +22,13 @@ from sqlalchemy.orm import Session
 from core import escalations as esc_service
 from core import outbox
 from core.clinic import get_clinic
+from core.enums import CLINICIAN_LEVELS
 from core.escalations import EscalationChange
 from core.triage import TriageResult, patient_reply, reason_text, reply_language
 
 log = logging.getLogger("aftercare.outcomes")
 
-PAGED_LEVELS = ("urgent", "emergency")
+PAGED_LEVELS = CLINICIAN_LEVELS
 
 
 def findings_payload(triage: TriageResult) -> list[dict[str, str]]:

@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.db import now_of
+from core.enums import ROLES
 from core.models import StaffUser
 
-ROLES = ("admin", "clinician", "frontdesk")
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
 MIN_PASSWORD = 12

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from core.enums import CHANNELS, ESCALATING_LEVELS
+
 REQUEST_KEY = "aftercare_request"  # the key of a request in an action's custom JSON message
 
 REMEMBER_DATE = "remember_date"
@@ -24,8 +26,7 @@ AWAIT_DATE = "await_date"
 HANDOFF = "handoff"
 REQUEST_KINDS = (REMEMBER_DATE, AWAIT_DATE, HANDOFF)
 
-CHANNELS = ("sms", "web")
-ESCALATION_LEVELS = ("routine", "urgent", "emergency")
+ESCALATION_LEVELS = ESCALATING_LEVELS
 
 
 @dataclass(frozen=True)

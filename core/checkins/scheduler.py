@@ -33,6 +33,7 @@ from core import outbox, sms
 from core.clinic import clinic_zone, get_clinic
 from core.clock import DEFAULT_TIMEZONE
 from core.db import new_id, now_of
+from core.enums import CLINICIAN_LEVELS, Channel
 from core.models import (
     CheckinSend,
     CheckinStep,
@@ -49,11 +50,11 @@ from .plan import MAX_LATE_DAYS, render_body
 
 log = logging.getLogger("aftercare.checkins")
 
-SMS_CHANNEL = "sms"
+SMS_CHANNEL = Channel.SMS.value
 OUTBOX_PURPOSE = "checkin"
 MESSAGE_TOPIC = "checkin"
 DEFAULT_TZ = DEFAULT_TIMEZONE
-BLOCKING_LEVELS = ("urgent", "emergency")
+BLOCKING_LEVELS = CLINICIAN_LEVELS
 
 # Skip reasons (CheckinSend.skip_reason)
 SKIP_OPTED_OUT = "opted_out"

@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.enums import UNDELIVERED_STATUSES
 from core.models import CheckinSend, CheckinStep, OutboxMessage, Patient, Treatment
 from core.timeline import days_since
 
@@ -24,7 +25,7 @@ from .scheduler import (
     SKIP_TAKEOVER,
 )
 
-FAILED_DELIVERY = ("failed", "undelivered", "dead")  # outbox statuses that mean the text did not reach the patient
+FAILED_DELIVERY = UNDELIVERED_STATUSES  # outbox statuses that mean the text did not reach the patient
 # what staff read for each skip reason (CheckinSend.skip_reason)
 SKIP_REASONS = {
     SKIP_OPTED_OUT: "patient opted out of texts",

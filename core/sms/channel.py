@@ -23,6 +23,7 @@ from core import outbox
 from core.clinic import clinic_today, get_clinic
 from core.conversations import ConversationService
 from core.db import now_of, session_scope
+from core.enums import Channel
 from core.models import Conversation, Message
 from core.outcomes import apply_screen
 from core.patients import by_phone
@@ -45,7 +46,7 @@ from core.sms.keywords import (
 
 log = logging.getLogger("aftercare.sms")
 
-SMS_CHANNEL = "sms"
+SMS_CHANNEL = Channel.SMS.value
 MAX_PROCESS_CHARS = 2000  # what the assistant sees of a very long SMS (the full text is stored)
 MAX_MEDIA = 10  # Twilio sends at most 10 media per MMS
 

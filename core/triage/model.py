@@ -1,38 +1,10 @@
-"""Result types of the red-flag screen (the public data model)."""
+"""Result types of the red-flag screen (the public data model). ``Level`` lives in core.enums."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
 
-
-class Level(str, Enum):
-    """How urgently staff must look at a message (see docs/triage-policy.md)."""
-
-    NONE = "none"
-    ROUTINE = "routine"
-    URGENT = "urgent"
-    EMERGENCY = "emergency"
-
-    @property
-    def rank(self) -> int:
-        return _RANK[self]
-
-    @staticmethod
-    def max(*levels: Level) -> Level:
-        """The most severe of ``levels`` (``NONE`` when given nothing)."""
-        best = Level.NONE
-        for level in levels:
-            if _RANK[level] > _RANK[best]:
-                best = level
-        return best
-
-    @property
-    def escalates(self) -> bool:
-        return self is not Level.NONE
-
-
-_RANK = {Level.NONE: 0, Level.ROUTINE: 1, Level.URGENT: 2, Level.EMERGENCY: 3}
+from core.enums import Level
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ _MEANWHILE = ("meanwhile_skin", "meanwhile_allergy", "meanwhile_eye", "meanwhile
 say = content.Area(
     "triage",
     {
+        # content keys, not our vocabulary
         "the_clinic", "call_911", "call_988", "call_988_if_self_harm", "alerted_reach", "alerted_stay", "urgent",
         *_MEANWHILE, "our_number", "routine", "call_us", "ask_day", "reassure", "default", "unplaced",
     },

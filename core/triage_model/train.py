@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from core.enums import Level
+
 ROOT = Path(__file__).resolve().parents[2]
 TRAIN_DIR = ROOT / "triage-data" / "train"
 EXTRA_TRAIN = [ROOT / "tests" / "data" / "triage_set.yml"]
@@ -165,7 +167,7 @@ def out_of_fold(x, y, folds: int = 5) -> np.ndarray:
     return scores
 
 
-RANK = {"none": 0, "routine": 1, "urgent": 2, "emergency": 3}
+RANK = {level.value: level.rank for level in Level}
 
 
 def combined_levels(lex: np.ndarray, red: np.ndarray, emg: np.ndarray, t_red: float, t_emg: float) -> np.ndarray:

@@ -18,6 +18,7 @@ from core import audit
 from core import inbox as inbox_service
 from core import staff as staff_service
 from core.clinic import clinic_today, get_clinic
+from core.enums import ACTIVE_ESCALATION_STATUSES, CLINICIAN_LEVELS
 from core.models import Conversation, Escalation, Patient, StaffUser
 from core.recovery import recovery_for_conversation
 
@@ -26,7 +27,7 @@ STATUS_LABELS = {"open": "Not acknowledged", "acknowledged": "Acknowledged", "re
 CHANNEL_LABELS = {"sms": "SMS", "web": "Web chat"}
 STALE_AFTER_S = 15 * 60  # an unacknowledged urgent/emergency older than this is flagged as overdue
 STATUS_FILTERS = {
-    "active": ("open", "acknowledged"),
+    "active": ACTIVE_ESCALATION_STATUSES,
     "open": ("open",),
     "acknowledged": ("acknowledged",),
     "resolved": ("resolved",),
@@ -83,7 +84,7 @@ def escalation_row(e: Escalation, *, now: datetime, names: dict[str, str], tz: Z
     age_s = max(0, int((now - created).total_seconds()))
     conv = e.conversation
     unacked = e.status == "open"
-    serious = e.level in ("emergency", "urgent")
+    serious = e.level in CLINICIAN_LEVELS
     return {
         "id": e.id,
         "url": f"/inbox/escalations/{e.id}",
