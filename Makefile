@@ -33,6 +33,14 @@ help:
 $(STAMPS):
 	@mkdir -p $(STAMPS)
 
+# A stamp says "done" only while what it made is still there (a deleted venv or model is rebuilt).
+ifeq ($(wildcard $(PY)),)
+$(shell rm -f $(STAMPS)/venv $(STAMPS)/model)
+endif
+ifeq ($(wildcard models/aftercare.tar.gz),)
+$(shell rm -f $(STAMPS)/model)
+endif
+
 # ---------------------------------------------------------------- environment
 $(STAMPS)/venv: requirements.lock requirements-models.txt pyproject.toml | $(STAMPS)
 	@PY310=$$(scripts/find_python.sh) && echo "using $$PY310" && \

@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core import content, outbox
 from core import escalations as esc_service
-from core.clinic import clinic_info, clinic_today, get_clinic
+from core.assistant_contract import AWAIT_DATE, apply_requests, turn_context
+from core.clinic import clinic_today, get_clinic
 from core.dates import extract_dates, parse_treatment_date
 from core.db import now_of, session_scope
 from core.enums import ESCALATING_LEVELS, Channel
@@ -36,50 +37,14 @@ from core.recovery import recovery_for_conversation
 from core.screening import Screener
 from core.spool import Spool
 from core.topics import TOPIC_IDS
-from core.triage import Level, TriageResult, reason_text, reply_language
-from core.turn import AWAIT_DATE as REQ_AWAIT_DATE
-from core.turn import HANDOFF, REMEMBER_DATE, Request, ScreenFacts, TurnContext
+from core.triage import Level, TriageResult, reason_text
+from core.turn import TurnContext
 
 log = logging.getLogger("aftercare.conversations")
 
 SMS_CHANNEL = Channel.SMS.value
 WEB_CHANNEL = Channel.WEB.value
 MAX_TEXT = 2000
-AWAIT_DATE = "treatment_date"
-
-
-def apply_requests(
-    session: Session,
-    conv: Conversation,
-    requests: list[Request],
-    *,
-    today: date,
-    day: int | None,
-    message_id: str | None,
-) -> None:
-    """Do what the assistant's actions asked for (core.turn), in the turn's own transaction.
-
-    The conversation service is the one owner of the "waiting for the treatment date"
-    sub-dialogue (``Conversation.awaiting``) and of the stated treatment date.
-    """
-    for request in requests:
-        if request.kind == REMEMBER_DATE and request.date is not None and request.date <= today:
-            conv.stated_treatment_on = request.date
-            if conv.awaiting and conv.awaiting.startswith(AWAIT_DATE):
-                conv.awaiting = None
-        elif request.kind == REQ_AWAIT_DATE and request.topic:
-            conv.awaiting = f"{AWAIT_DATE}:{request.topic}"[:64]
-        elif request.kind == HANDOFF and request.reason:
-            # a request for a person (talk to staff, booking, a symptom nobody placed): routine, no page
-            escalate(
-                session,
-                conversation_id=conv.id,
-                level="routine",
-                reason=request.reason,
-                day=day,
-                message_id=message_id,
-                page=False,
-            )
 
 
 @dataclass
@@ -132,39 +97,6 @@ def _ask_date_text() -> str:
 
 def holding_reply(clinic_phone: str) -> str:
     return say("holding_reply", case="phone" if clinic_phone else None, clinic_phone=clinic_phone)
-
-
-def turn_context(
-    session: Session,
-    conv: Conversation,
-    *,
-    today: date,
-    day: int | None,
-    message_id: str | None,
-    triage: TriageResult | None,
-    text: str,
-) -> TurnContext:
-    """What the assistant's actions are told about this turn (sent as Rasa metadata, core.turn)."""
-    patient = session.get(Patient, conv.patient_id) if conv.patient_id else None
-    return TurnContext(
-        conversation_id=conv.id,
-        channel=conv.channel,
-        today=today,
-        message_id=message_id,
-        day=day,
-        first_name=patient.first_name if patient is not None else None,
-        clinic=clinic_info(session),
-        language=reply_language(triage, text) if triage is not None else "en",
-        escalated=triage.level.value if triage is not None and triage.escalates else None,
-        screen=None
-        if triage is None
-        else ScreenFacts(
-            level=triage.level.value,
-            expected=tuple(triage.expected),
-            needs_day=triage.needs_day,
-            day_used=triage.day_used,
-        ),
-    )
 
 
 class ConversationService:

@@ -1,43 +1,51 @@
-"""Topic ids the web chat API reports (from docs/spec/topics.yml), with short titles."""
+"""Topic ids the web chat API reports (docs/spec/topics.yml), with their short titles.
+
+The titles are patient-facing (button labels, numbered SMS options): they are written in
+content/en/topics.yml, and a missing one fails when this module is imported.
+"""
 
 from __future__ import annotations
 
-TOPIC_TITLES: dict[str, str] = {
-    "prep_checklist": "Getting ready",
-    "prep_products_to_pause": "Products to pause before",
-    "candidacy_conditions": "Health conditions",
-    "darker_skin": "Darker skin tones",
-    "what_is_microneedling": "What microneedling is",
-    "treatment_pain": "Does it hurt",
-    "treatment_duration": "How long it takes",
-    "at_home_rollers": "At-home rollers",
-    "combine_treatments": "PRP and other treatments",
-    "normal_reactions": "What's normal after",
-    "downtime": "Downtime",
-    "makeup": "Makeup",
-    "skincare_restart": "Restarting skincare",
-    "sun_protection": "Sun protection",
-    "exercise_sweat": "Exercise and sweat",
-    "washing_face": "Washing your face",
-    "hydration_products": "Moisturisers and serums",
-    "peeling_flaking": "Peeling and flaking",
-    "results_timeline": "When results show",
-    "results_for_concern": "Results for your concern",
-    "results_longevity": "How long results last",
-    "sessions_needed": "How many sessions",
-    "maintenance_frequency": "How often to come back",
-    "results_factors": "What affects results",
-    "safety_general": "Safety and side effects",
-    "when_to_call": "When to call us",
-    "my_recovery_day": "My recovery day",
-    "book_appointment": "Booking",
-    "talk_to_staff": "Talk to a person",
-    "pricing": "Prices",
-    "greet": "Hello",
-    "goodbye": "Goodbye",
-    "thanks": "Thanks",
-    "bot_challenge": "Is this a bot",
-    "out_of_scope": "Out of scope",
-    "symptom_report": "A symptom",
-}
-TOPIC_IDS: frozenset[str] = frozenset(TOPIC_TITLES)
+from core import content
+
+TOPICS: tuple[str, ...] = (
+    "prep_checklist",
+    "prep_products_to_pause",
+    "candidacy_conditions",
+    "darker_skin",
+    "what_is_microneedling",
+    "treatment_pain",
+    "treatment_duration",
+    "at_home_rollers",
+    "combine_treatments",
+    "normal_reactions",
+    "downtime",
+    "makeup",
+    "skincare_restart",
+    "sun_protection",
+    "exercise_sweat",
+    "washing_face",
+    "hydration_products",
+    "peeling_flaking",
+    "results_timeline",
+    "results_for_concern",
+    "results_longevity",
+    "sessions_needed",
+    "maintenance_frequency",
+    "results_factors",
+    "safety_general",
+    "when_to_call",
+    "my_recovery_day",
+    "book_appointment",
+    "talk_to_staff",
+    "pricing",
+    "greet",
+    "goodbye",
+    "thanks",
+    "bot_challenge",
+    "out_of_scope",
+    "symptom_report",
+)
+TOPIC_IDS: frozenset[str] = frozenset(TOPICS)
+_say = content.Area("topics", TOPICS)
+TOPIC_TITLES: dict[str, str] = {topic: _say(topic) for topic in TOPICS}

@@ -30,6 +30,7 @@ PURE = [
     "core.content",
     "core.topics",
     "core.clock",
+    "core.enums",
 ]
 
 
@@ -162,3 +163,17 @@ def test_the_calendar_check_can_fail(tmp_path: Path) -> None:
     sample = tmp_path / "x.py"
     sample.write_text("today = self.clock.today()\nd = container.clock.today()\n", encoding="utf-8")
     assert clock_today_calls(sample) == [1, 2]
+
+
+MAX_LINES = 500
+
+
+@pytest.mark.parametrize("package", ["core", "api", "actions", "bot"])
+def test_no_module_is_over_500_lines(package: str) -> None:
+    """A module that outgrows 500 lines mixes areas: split it by concern (issue #13)."""
+    long = [
+        f"{p.relative_to(ROOT)} ({n} lines)"
+        for p in sorted((ROOT / package).rglob("*.py"))
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    ]
+    assert not long, long
