@@ -30,9 +30,10 @@ from api.rasa_client import RasaAssistant
 from api.routes import checkins, health, integration, twilio_sms, webchat, widget
 from api.security import install_security_headers
 from api.sms.twilio_sender import make_sender
+from core import paging
 from core.clock import SystemClock
 from core.conversations import ConversationService
-from core.db import make_engine, make_session_factory
+from core.db import make_engine, make_session_factory, session_scope
 from core.ports import Assistant, SmsSender
 from core.screening import Screener, load_screener
 from core.settings import PROJECT_ROOT, Settings, load_settings
@@ -72,9 +73,28 @@ async def _spool_worker(container: Container) -> None:
         await asyncio.sleep(container.spool_interval_s)
 
 
+def repeat_pages_once(container: Container) -> int:
+    with session_scope(container.session_factory) as s:
+        return paging.run_repeats(s, public_url=container.settings.public_url)
+
+
+async def _paging_worker(container: Container) -> None:
+    """Page on-call again for every urgent/emergency escalation nobody has acknowledged yet."""
+    while True:
+        try:
+            if await asyncio.to_thread(repeat_pages_once, container):
+                sms_runtime = container.sms_runtime
+                if sms_runtime is not None:
+                    sms_runtime.wakeup.set()  # send the pages now, not at the dispatcher's next tick
+        except Exception:  # keep paging; never die
+            log.exception("repeat paging failed; will retry")
+        await asyncio.sleep(container.paging_interval_s)
+
+
 # what runs in the app's lifespan (create_app(start_workers=False) runs none of them)
 BACKGROUND_WORKERS: tuple[Worker, ...] = (
     _spool_worker,  # replay messages spooled while the database was down
+    _paging_worker,  # repeat on-call pages until someone acknowledges
     twilio_sms.sms_dispatch_worker,  # send the outbox
     twilio_sms.sms_recovery_worker,  # answer inbound SMS stored but never answered
     checkins.checkin_worker,  # queue the proactive check-ins that are due

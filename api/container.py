@@ -35,6 +35,7 @@ class Container:
     sms_dispatch_policy: DispatchPolicy = field(default_factory=DispatchPolicy)
     # how often the background workers run (seconds)
     spool_interval_s: float = 3.0
+    paging_interval_s: float = 15.0  # how often due repeat pages are looked for (core/paging.py)
     checkin_interval_s: float = 60.0
     sms_dispatch_interval_s: float = 1.0
     sms_recovery_interval_s: float = 10.0

@@ -39,6 +39,7 @@ class EscalationChange:
     created: bool
     raised: bool
     previous_level: str | None
+    reopened: bool = False  # a new red flag at the escalation's level after someone acknowledged it
 
 
 def active_for_conversation(session: Session, conversation_id: str) -> Escalation | None:
@@ -69,7 +70,7 @@ def record(
     if conv is None:
         raise EscalationError(f"unknown conversation {conversation_id}")
     esc = active_for_conversation(session, conversation_id)
-    created = raised = False
+    created = raised = reopened = False
     previous = None
     if esc is None:
         esc = Escalation(
@@ -94,6 +95,12 @@ def record(
             # a raised escalation needs fresh attention even if someone acknowledged the old level
             if esc.status == "acknowledged":
                 esc.status = "open"
+        elif level in CLINICIAN_LEVELS and LEVEL_RANK[level] == LEVEL_RANK[esc.level] and esc.status == "acknowledged":
+            # a new urgent/emergency red flag after someone acknowledged: it needs attention again
+            # (the patient wrote again; whoever acknowledged may not be looking at this conversation)
+            esc.status = "open"
+            esc.trigger_message_id = message_id or esc.trigger_message_id
+            reopened = True
         esc.findings = list(esc.findings or []) + list(findings or [])
         if recovery_day is not None:
             esc.recovery_day = recovery_day
@@ -110,7 +117,7 @@ def record(
         )
     )
     session.flush()
-    return EscalationChange(esc, created, raised, previous)
+    return EscalationChange(esc, created, raised, previous, reopened)
 
 
 def open_or_join(
@@ -174,6 +181,7 @@ def acknowledge(session: Session, esc: Escalation, *, staff_id: str, now: dateti
     esc.status = "acknowledged"
     esc.acknowledged_at = now or now_of(session)
     esc.acknowledged_by = staff_id
+    esc.next_page_at = None  # someone has it: no more repeat pages (core/paging.py)
 
 
 def resolve(session: Session, esc: Escalation, *, staff_id: str, note: str, now: datetime | None = None) -> None:
@@ -185,6 +193,7 @@ def resolve(session: Session, esc: Escalation, *, staff_id: str, note: str, now:
     esc.resolved_at = now or now_of(session)
     esc.resolved_by = staff_id
     esc.resolution_note = note.strip()
+    esc.next_page_at = None
     if esc.acknowledged_at is None:
         esc.acknowledged_at = esc.resolved_at
         esc.acknowledged_by = staff_id

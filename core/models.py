@@ -35,6 +35,11 @@ class Clinic(Base):
     timezone = Column(String(64), nullable=False, default=DEFAULT_TIMEZONE)
     oncall_name = Column(String(200), nullable=False, default="")
     oncall_phone = Column(String(32), nullable=False, default="")
+    # paging that does not give up (core/paging.py): repeat until acknowledged, then the backup too
+    oncall_backup_name = Column(String(200), nullable=False, default="")
+    oncall_backup_phone = Column(String(32), nullable=False, default="")
+    page_repeat_minutes = Column(Integer, nullable=False, default=5)
+    page_backup_after = Column(Integer, nullable=False, default=2)  # unanswered pages before the backup is paged
     widget_color = Column(String(16), nullable=False, default="#0f5f73")
     widget_greeting = Column(String(300), nullable=False, default="")
     checkin_hour_start = Column(Integer, nullable=False, default=9)
@@ -158,6 +163,10 @@ class Escalation(Base):
     resolved_at = Column(TZDateTime, nullable=True)
     resolved_by = Column(String(32), ForeignKey("staff_users.id", ondelete="SET NULL"), nullable=True)
     resolution_note = Column(Text, nullable=True)
+    # on-call paging (core/paging.py): how many pages went out, and when the next repeat is due
+    page_count = Column(Integer, nullable=False, default=0)
+    last_paged_at = Column(TZDateTime, nullable=True)
+    next_page_at = Column(TZDateTime, nullable=True, index=True)
 
     conversation = relationship("Conversation")
     patient = relationship("Patient")

@@ -6,8 +6,9 @@ that opted out, a message replayed after a database outage) calls these function
 
 - :func:`apply_screen` opens, joins or raises the conversation's escalation for a result
   at routine or above, and pages the on-call clinician when an urgent or emergency
-  escalation is created or raised;
+  escalation is created, raised, or re-opened by a new red flag after an acknowledgement;
 - :func:`escalate` does the same for a level already decided (a spooled record, a hand-off);
+  paging itself, and its repeats until someone acknowledges, is core/paging.py;
 - :func:`screen_reply` is the patient's reply to an escalated message, in their language;
 - :func:`findings_payload` is how findings are stored (escalation and spool alike).
 """
@@ -15,13 +16,15 @@ that opted out, a message replayed after a database outage) calls these function
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from core import escalations as esc_service
-from core import outbox
+from core import paging
 from core.clinic import get_clinic
+from core.db import now_of
 from core.enums import CLINICIAN_LEVELS
 from core.escalations import EscalationChange
 from core.triage import TriageResult, patient_reply, reason_text, reply_language
@@ -83,28 +86,14 @@ def escalate(
         recovery_day=day,
         message_id=message_id,
     )
-    if page and level in PAGED_LEVELS and (change.created or change.raised):
-        page_on_call(session, change.escalation, public_url=public_url)
+    if page and level in PAGED_LEVELS and (change.created or change.raised or change.reopened):
+        paging.page(session, change.escalation, public_url=public_url)
+    elif not page and level in PAGED_LEVELS and (change.created or change.raised):
+        # paged already (during a database outage): repeats continue from now until someone acknowledges
+        esc = change.escalation
+        esc.page_count = max(esc.page_count or 0, 1)
+        esc.next_page_at = now_of(session) + timedelta(minutes=max(get_clinic(session).page_repeat_minutes or 0, 1))
     return change
-
-
-def page_on_call(session: Session, escalation: Any, *, public_url: str = "") -> bool:
-    """Queue the on-call SMS for an escalation: the level and a link, no health details."""
-    clinic = get_clinic(session)
-    if not clinic.oncall_phone:
-        log.warning("no on-call phone configured; %s escalation %s only in the inbox", escalation.level, escalation.id)
-        return False
-    link = f"{public_url}/inbox/escalations/{escalation.id}" if public_url else f"escalation {escalation.id}"
-    body = f"{clinic.name} aftercare: {escalation.level.upper()} escalation needs a clinician. Open {link}"
-    outbox.enqueue(
-        session,
-        to=clinic.oncall_phone,
-        body=body,
-        purpose="oncall_alert",
-        escalation_id=escalation.id,
-        conversation_id=escalation.conversation_id,
-    )
-    return True
 
 
 def outage_page_text(clinic_name: str, level: str) -> str:

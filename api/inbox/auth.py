@@ -119,6 +119,7 @@ def _resolve(request: Request, session: Session, container, *, touch: bool) -> S
     clinic = get_clinic(session)
     request.state.clinic_name = clinic.name
     request.state.clinic_tz = clinic.timezone
+    request.state.oncall_missing = not clinic.oncall_phone
     return user
 
 

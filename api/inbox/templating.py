@@ -124,6 +124,7 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
     ctx.setdefault("error", ERRORS.get(error))
     ctx.setdefault("staff", getattr(request.state, "staff_view", None))
     ctx.setdefault("clinic_name", getattr(request.state, "clinic_name", "") or "Aftercare")
+    ctx.setdefault("oncall_missing", bool(getattr(request.state, "oncall_missing", False)))
     ctx.update(request=request, csrf_token=csrf, csrf_field=csrf_field, localtime=localtime, isotime=isotime, tz_name=str(tz.key))
     html = environment().get_template(template).render(ctx)
     return HTMLResponse(html, status_code=status_code)

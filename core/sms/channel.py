@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError, InvalidRequestError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import escalations as esc_service
-from core import outbox
+from core import outbox, paging
 from core.clinic import clinic_today, get_clinic
 from core.conversations import ConversationService
 from core.db import now_of, session_scope
@@ -138,6 +138,9 @@ class SmsChannel:
             if dup is not None:
                 return Stored(dup.id, dup.conversation_id, created=False, needs_turn=False)
             _serialize_per_phone(s, phone)  # receive() below checks the MessageSid again, under the lock
+            if paging.is_oncall_number(s, phone):
+                # the clinic's on-call phone answering a page: never the patient assistant
+                return self._oncall(s, inbound)
             patient = by_phone(s, phone)
             conv = _latest_conversation(s, phone)
             new_conv = conv is None
@@ -182,6 +185,19 @@ class SmsChannel:
                 msg.processed_at = now_of(s)
                 return Stored(msg.id, conv.id, created=True, needs_turn=False, queued_replies=queued)
             return Stored(msg.id, conv.id, created=True, needs_turn=True, queued_replies=queued)
+
+    def _oncall(self, s: Session, inbound: InboundSms) -> Stored:
+        if paging.already_handled(s, inbound.message_sid):
+            return Stored("", "", created=False, needs_turn=False)
+        reply = paging.handle_oncall_sms(
+            s,
+            phone=inbound.from_phone,
+            body=inbound.body or "",
+            message_sid=inbound.message_sid,
+            public_url=self.conversations.public_url,
+        )
+        outbox.enqueue(s, to=inbound.from_phone, body=reply, purpose=paging.ACK_PURPOSE)
+        return Stored("", "", created=True, needs_turn=False, queued_replies=1)
 
     # -------------------------------------------------------------- replay (after a database outage)
     def replay_spooled(self, record: dict[str, Any]) -> bool:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 00:16:33.506826
+Create Date: 2026-11-29 18:19:13.980104
 """
 from alembic import op
 import sqlalchemy as sa
@@ -49,6 +49,10 @@ def upgrade() -> None:
     sa.Column('timezone', sa.String(length=64), nullable=False),
     sa.Column('oncall_name', sa.String(length=200), nullable=False),
     sa.Column('oncall_phone', sa.String(length=32), nullable=False),
+    sa.Column('oncall_backup_name', sa.String(length=200), nullable=False),
+    sa.Column('oncall_backup_phone', sa.String(length=32), nullable=False),
+    sa.Column('page_repeat_minutes', sa.Integer(), nullable=False),
+    sa.Column('page_backup_after', sa.Integer(), nullable=False),
     sa.Column('widget_color', sa.String(length=16), nullable=False),
     sa.Column('widget_greeting', sa.String(length=300), nullable=False),
     sa.Column('checkin_hour_start', sa.Integer(), nullable=False),
@@ -186,6 +190,9 @@ def upgrade() -> None:
     sa.Column('resolved_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('resolved_by', sa.String(length=32), nullable=True),
     sa.Column('resolution_note', sa.Text(), nullable=True),
+    sa.Column('page_count', sa.Integer(), nullable=False),
+    sa.Column('last_paged_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('next_page_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['acknowledged_by'], ['staff_users.id'], ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['assignee_id'], ['staff_users.id'], ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['conversation_id'], ['conversations.id'], ondelete='CASCADE'),
@@ -196,6 +203,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('escalations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_escalations_conversation_id'), ['conversation_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_escalations_next_page_at'), ['next_page_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_escalations_patient_id'), ['patient_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_escalations_status'), ['status'], unique=False)
 
@@ -300,6 +308,7 @@ def downgrade() -> None:
     with op.batch_alter_table('escalations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_escalations_status'))
         batch_op.drop_index(batch_op.f('ix_escalations_patient_id'))
+        batch_op.drop_index(batch_op.f('ix_escalations_next_page_at'))
         batch_op.drop_index(batch_op.f('ix_escalations_conversation_id'))
 
     op.drop_table('escalations')

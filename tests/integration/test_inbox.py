@@ -799,3 +799,34 @@ def test_the_front_desk_acknowledges_routine_escalations(ib):
     assert ib.post(f"/inbox/escalations/{routine['esc']}/acknowledge").status_code == 303
     with session_scope(ib.sf) as s:
         assert s.get(Escalation, routine["esc"]).status == "acknowledged"
+
+
+def test_a_clinic_without_an_on_call_phone_shows_a_red_banner(ib):
+    """Alerts would reach nobody: every inbox page says so until an admin sets the on-call contacts."""
+    from core.clinic import get_clinic
+
+    with session_scope(ib.sf) as s:
+        get_clinic(s).oncall_phone = ""
+    ib.staff("admin@clinic.test", "admin")
+    ib.login("admin@clinic.test")
+    page = ib.client.get("/inbox")
+    assert 'id="oncall-missing"' in page.text and "/inbox/settings" in page.text
+    r = ib.post(
+        "/inbox/settings",
+        {
+            "name": "Glow Clinic",
+            "oncall_phone": "+12015550111",
+            "oncall_backup_phone": "+12015550112",
+            "oncall_backup_name": "Dr Lee",
+            "page_repeat_minutes": "3",
+            "page_backup_after": "1",
+            "timezone": "America/Chicago",
+        },
+    )
+    assert r.status_code == 303
+    assert 'id="oncall-missing"' not in ib.client.get("/inbox").text
+    with session_scope(ib.sf) as s:
+        c = get_clinic(s)
+        assert (c.oncall_backup_phone, c.page_repeat_minutes, c.page_backup_after) == ("+12015550112", 3, 1)
+    r = ib.post("/inbox/settings", {"name": "Glow Clinic", "page_repeat_minutes": "0", "timezone": "America/Chicago"})
+    assert r.status_code == 422 and "repeat interval" in r.text

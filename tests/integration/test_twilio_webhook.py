@@ -153,6 +153,7 @@ class Env:
         self.container = self.app.state.container
         self.container.sms_dispatch_interval_s = 0.05
         self.container.sms_recovery_interval_s = 0.2
+        self.container.paging_interval_s = 0.05
         self.engine = make_engine(url)
         self.factory = make_session_factory(self.engine, clock)
         self.live: LiveServer | None = None
@@ -801,3 +802,53 @@ def test_a_red_flag_during_a_database_outage_pages_on_call_at_once_and_only_once
     assert env.container.spool.drain(replay_handler(env.container)) == 1
     assert [e.level for e in env.escalations()] == ["emergency"]
     assert [o.purpose for o in env.outbox(ONCALL)] == []
+
+
+# ---------------------------------------------------------------------- paging that does not give up
+BACKUP = "+12015550197"
+
+
+def pages_to(env: Env, phone: str) -> list[OutboxMessage]:
+    return [o for o in env.outbox(phone) if o.purpose == "oncall_alert"]
+
+
+def set_backup(env: Env) -> None:
+    from core.clinic import get_clinic
+
+    def change(s):
+        c = get_clinic(s)
+        c.oncall_name, c.oncall_backup_name, c.oncall_backup_phone = "Nurse Joy", "Dr Lee", BACKUP
+        c.page_repeat_minutes, c.page_backup_after = 5, 2
+
+    env.q(change)
+
+
+def test_on_call_is_paged_until_a_1_reply_acknowledges_then_the_pages_stop(env: Env, running_clock) -> None:
+    set_backup(env)
+    assert env.sms("there's pus coming out of my cheek and yellow crust").status_code == 200
+    wait_for(lambda: len(pages_to(env, ONCALL)) == 1, what="the first page")
+    running_clock.advance(minutes=5)
+    wait_for(lambda: len(pages_to(env, ONCALL)) == 2, what="the repeat page")
+    assert "REPEAT 2" in pages_to(env, ONCALL)[1].body
+    assert env.sms("1", phone=ONCALL).status_code == 200
+    wait_for(lambda: "acknowledged (URGENT)" in pages_to(env, ONCALL)[-1].body, what="the acknowledgement")
+    [esc] = env.escalations()
+    assert esc.status == "acknowledged"
+    assert env.inbound(ONCALL) == []  # the nurse's reply never reached the patient assistant
+    running_clock.advance(minutes=30)
+    time.sleep(0.5)  # ten paging ticks: nothing more goes out
+    assert len(pages_to(env, ONCALL)) == 3 and pages_to(env, BACKUP) == []
+
+
+def test_the_backup_is_paged_when_on_call_does_not_answer(env: Env, running_clock) -> None:
+    set_backup(env)
+    env.sms("my lips and tongue are swelling and it's hard to breathe")
+    wait_for(lambda: len(pages_to(env, ONCALL)) == 1, what="the first page")
+    running_clock.advance(minutes=5)
+    wait_for(lambda: len(pages_to(env, ONCALL)) == 2, what="the second page")
+    assert pages_to(env, BACKUP) == []
+    running_clock.advance(minutes=5)
+    wait_for(lambda: len(pages_to(env, BACKUP)) == 1, what="the backup's page")
+    assert "EMERGENCY" in pages_to(env, BACKUP)[0].body and "Nurse Joy has not acknowledged" in pages_to(env, BACKUP)[0].body
+    assert env.sms("ok", phone=BACKUP).status_code == 200  # the backup acknowledges
+    wait_for(lambda: env.escalations()[0].status == "acknowledged", what="the backup's acknowledgement")

@@ -37,6 +37,10 @@ CLINIC_FIELDS = (
     "hours",
     "oncall_name",
     "oncall_phone",
+    "oncall_backup_name",
+    "oncall_backup_phone",
+    "page_repeat_minutes",
+    "page_backup_after",
     "booking_url",
     "widget_color",
     "widget_greeting",
@@ -48,7 +52,8 @@ HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 @router.get("/inbox/settings", dependencies=[Admin])
 def settings_page(request: Request, staff: CurrentStaff, session: SessionDep) -> Response:
     clinic = get_clinic(session)
-    return render(request, "settings.html", {"form": {f: getattr(clinic, f) or "" for f in CLINIC_FIELDS}, "problems": []})
+    form = {f: getattr(clinic, f) if getattr(clinic, f) is not None else "" for f in CLINIC_FIELDS}
+    return render(request, "settings.html", {"form": form, "problems": []})
 
 
 @router.post("/inbox/settings", dependencies=[CSRF, Admin])
@@ -61,6 +66,10 @@ def save_settings(
     hours: str = Form(""),
     oncall_name: str = Form(""),
     oncall_phone: str = Form(""),
+    oncall_backup_name: str = Form(""),
+    oncall_backup_phone: str = Form(""),
+    page_repeat_minutes: str = Form("5"),
+    page_backup_after: str = Form("2"),
     booking_url: str = Form(""),
     widget_color: str = Form(""),
     widget_greeting: str = Form(""),
@@ -72,6 +81,10 @@ def save_settings(
         "hours": hours.strip()[:200],
         "oncall_name": oncall_name.strip()[:200],
         "oncall_phone": oncall_phone.strip(),
+        "oncall_backup_name": oncall_backup_name.strip()[:200],
+        "oncall_backup_phone": oncall_backup_phone.strip(),
+        "page_repeat_minutes": page_repeat_minutes.strip(),
+        "page_backup_after": page_backup_after.strip(),
         "booking_url": booking_url.strip()[:500],
         "widget_color": widget_color.strip(),
         "widget_greeting": widget_greeting.strip()[:300],
@@ -80,7 +93,17 @@ def save_settings(
     problems = []
     if not form["name"]:
         problems.append("The clinic name is required.")
-    for key, label in (("phone", "clinic phone"), ("oncall_phone", "on-call phone")):
+    for key, label, lo, hi in (
+        ("page_repeat_minutes", "repeat interval", 1, 60),
+        ("page_backup_after", "pages before the backup", 1, 10),
+    ):
+        try:
+            form[key] = int(form[key])
+            if not lo <= form[key] <= hi:
+                raise ValueError
+        except ValueError:
+            problems.append(f"The {label} must be a whole number from {lo} to {hi}.")
+    for key, label in (("phone", "clinic phone"), ("oncall_phone", "on-call phone"), ("oncall_backup_phone", "backup phone")):
         if form[key]:
             try:
                 form[key] = patient_service.normalize_phone(form[key])
@@ -97,7 +120,7 @@ def save_settings(
     if problems:
         return render(request, "settings.html", {"form": form, "problems": problems}, status_code=422)
     clinic = get_clinic(session)
-    changed = [f for f in CLINIC_FIELDS if (getattr(clinic, f) or "") != form[f]]
+    changed = [f for f in CLINIC_FIELDS if getattr(clinic, f) != form[f]]
     for f in changed:
         setattr(clinic, f, form[f])
     audit_action(session, staff, "clinic.update", "clinic", "1", detail="fields=" + ",".join(changed))

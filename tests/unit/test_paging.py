@@ -1,0 +1,169 @@
+"""Paging that does not give up (core/paging.py): repeats until acknowledged, then the backup too;
+acknowledging by replying "1"; a new red flag after an acknowledgement pages again."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from core import paging
+from core.clinic import get_clinic
+from core.db import session_scope
+from core.escalations import acknowledge, resolve
+from core.models import AuditLog, Conversation, Escalation, OutboxMessage
+from core.outcomes import escalate
+from core.sms import InboundSms, SmsChannel
+
+PRIMARY, BACKUP, PATIENT = "+12015550198", "+12015550197", "+12015550123"
+
+
+@pytest.fixture
+def clinic(session_factory):
+    with session_scope(session_factory) as s:
+        c = get_clinic(s)
+        c.name, c.oncall_name, c.oncall_phone = "Glow", "Nurse Joy", PRIMARY
+        c.oncall_backup_name, c.oncall_backup_phone = "Dr Lee", BACKUP
+        c.page_repeat_minutes, c.page_backup_after = 5, 2
+    return session_factory
+
+
+def new_escalation(factory, level: str = "urgent") -> str:
+    with session_scope(factory) as s:
+        conv = Conversation(channel="sms", phone=PATIENT)
+        s.add(conv)
+        s.flush()
+        change = escalate(s, conversation_id=conv.id, level=level, reason="test red flag", public_url="http://inbox")
+        return change.escalation.id
+
+
+def pages(factory) -> list[tuple[str, str]]:
+    with session_scope(factory) as s:
+        rows = s.execute(
+            select(OutboxMessage).where(OutboxMessage.purpose == "oncall_alert").order_by(OutboxMessage.created_at)
+        ).scalars()
+        return [(r.to, r.body) for r in rows]
+
+
+def repeat(factory) -> int:
+    with session_scope(factory) as s:
+        return paging.run_repeats(s, public_url="http://inbox")
+
+
+def test_an_urgent_escalation_pages_at_once_and_repeats_until_acknowledged(clinic, fixed_clock):
+    esc_id = new_escalation(clinic)
+    assert [to for to, _ in pages(clinic)] == [PRIMARY]
+    first = pages(clinic)[0][1]
+    assert "URGENT" in first and f"http://inbox/inbox/escalations/{esc_id}" in first and "Reply 1" in first
+    assert repeat(clinic) == 0  # not due yet
+    fixed_clock.advance(minutes=5)
+    assert repeat(clinic) == 1
+    assert [to for to, _ in pages(clinic)] == [PRIMARY, PRIMARY]
+    assert "REPEAT 2" in pages(clinic)[1][1]
+    with session_scope(clinic) as s:
+        acknowledge(s, s.get(Escalation, esc_id), staff_id=None)
+    fixed_clock.advance(minutes=30)
+    assert repeat(clinic) == 0 and len(pages(clinic)) == 2
+
+
+def test_the_backup_is_paged_after_the_unanswered_pages(clinic, fixed_clock):
+    new_escalation(clinic, "emergency")
+    fixed_clock.advance(minutes=5)
+    repeat(clinic)  # page 2: still the primary only
+    fixed_clock.advance(minutes=5)
+    repeat(clinic)  # page 3: primary and backup
+    assert [to for to, _ in pages(clinic)] == [PRIMARY, PRIMARY, PRIMARY, BACKUP]
+    assert "Backup: Nurse Joy has not acknowledged" in pages(clinic)[-1][1]
+
+
+def test_routine_escalations_page_nobody(clinic, fixed_clock):
+    new_escalation(clinic, "routine")
+    fixed_clock.advance(minutes=60)
+    assert repeat(clinic) == 0 and pages(clinic) == []
+
+
+def test_resolving_stops_the_repeats(clinic, fixed_clock):
+    esc_id = new_escalation(clinic)
+    with session_scope(clinic) as s:
+        resolve(s, s.get(Escalation, esc_id), staff_id=None, note="called the patient")
+    fixed_clock.advance(minutes=10)
+    assert repeat(clinic) == 0
+
+
+def test_a_new_red_flag_after_an_acknowledgement_pages_again(clinic, fixed_clock):
+    esc_id = new_escalation(clinic, "emergency")
+    with session_scope(clinic) as s:
+        acknowledge(s, s.get(Escalation, esc_id), staff_id=None)
+        conv_id = s.get(Escalation, esc_id).conversation_id
+    with session_scope(clinic) as s:
+        change = escalate(s, conversation_id=conv_id, level="emergency", reason="throat closing", public_url="")
+        assert change.reopened and change.escalation.status == "open"
+    assert len(pages(clinic)) == 2  # the first page and the new one
+    with session_scope(clinic) as s:
+        # a lower-level follow-up does not re-open an acknowledged emergency
+        acknowledge(s, s.get(Escalation, esc_id), staff_id=None)
+    with session_scope(clinic) as s:
+        assert not escalate(s, conversation_id=conv_id, level="urgent", reason="still red").reopened
+    assert len(pages(clinic)) == 2
+
+
+def channel(factory, clock) -> SmsChannel:
+    from core.conversations import ConversationService
+    from tests.fakes import FakeAssistant
+
+    service = ConversationService(session_factory=factory, assistant=FakeAssistant(), clock=clock, public_url="http://inbox")
+    return SmsChannel(session_factory=factory, conversations=service, clock=clock)
+
+
+@pytest.mark.parametrize("body", ["1", "ok", "ACK", "Yes", " 1. "])
+def test_replying_1_to_the_alert_acknowledges_and_stops_the_repeats(clinic, fixed_clock, body):
+    esc_id = new_escalation(clinic)
+    stored = channel(clinic, fixed_clock).store(InboundSms(message_sid="SMack1", from_phone=PRIMARY, body=body))
+    assert stored.needs_turn is False and stored.queued_replies == 1
+    with session_scope(clinic) as s:
+        esc = s.get(Escalation, esc_id)
+        assert esc.status == "acknowledged" and esc.next_page_at is None
+        assert s.query(Conversation).filter(Conversation.phone == PRIMARY).count() == 0  # not a patient
+        acks = s.execute(select(AuditLog).where(AuditLog.action == "escalation.acknowledge")).scalars().all()
+        assert [a.object_id for a in acks] == [esc_id] and PRIMARY in acks[0].actor_label
+    assert "acknowledged (URGENT)" in pages(clinic)[-1][1] and pages(clinic)[-1][0] == PRIMARY
+    fixed_clock.advance(minutes=30)
+    assert repeat(clinic) == 0
+
+
+def test_a_twilio_retry_of_the_acknowledgement_is_handled_once(clinic, fixed_clock):
+    new_escalation(clinic)
+    sms = channel(clinic, fixed_clock)
+    sms.store(InboundSms(message_sid="SMack2", from_phone=PRIMARY, body="1"))
+    again = sms.store(InboundSms(message_sid="SMack2", from_phone=PRIMARY, body="1"))
+    assert again.created is False and again.queued_replies == 0
+    assert len(pages(clinic)) == 2  # the page and one confirmation
+
+
+def test_other_words_from_the_on_call_phone_get_a_how_to_not_the_patient_assistant(clinic, fixed_clock):
+    esc_id = new_escalation(clinic)
+    stored = channel(clinic, fixed_clock).store(InboundSms(message_sid="SMx", from_phone=BACKUP, body="what is this?"))
+    assert stored.needs_turn is False
+    assert "Reply 1 to acknowledge" in pages(clinic)[-1][1]
+    with session_scope(clinic) as s:
+        assert s.get(Escalation, esc_id).status == "open"
+
+
+def test_a_patient_writing_1_is_still_a_patient(clinic, fixed_clock):
+    esc_id = new_escalation(clinic)
+    stored = channel(clinic, fixed_clock).store(InboundSms(message_sid="SMp", from_phone=PATIENT, body="1"))
+    assert stored.needs_turn is True
+    with session_scope(clinic) as s:
+        assert s.get(Escalation, esc_id).status == "open"
+
+
+def test_a_page_sent_during_a_database_outage_is_not_repeated_at_once_but_keeps_repeating(clinic, fixed_clock):
+    with session_scope(clinic) as s:
+        conv = Conversation(channel="sms", phone=PATIENT)
+        s.add(conv)
+        s.flush()
+        esc_id = escalate(s, conversation_id=conv.id, level="urgent", reason="spooled", page=False).escalation.id
+    assert pages(clinic) == []
+    fixed_clock.advance(minutes=5)
+    assert repeat(clinic) == 1
+    with session_scope(clinic) as s:
+        assert s.get(Escalation, esc_id).page_count == 2
