@@ -66,6 +66,7 @@ TURN_PLACEHOLDERS: frozenset[str] = frozenset(
         "meanwhile",
         "now",
         "options",
+        "phone",
         "today",
         "weeks",
         "weeks_after",

@@ -22,22 +22,23 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import content, outbox
+from core import content, outage, outbox
 from core import escalations as esc_service
 from core.assistant_contract import AWAIT_DATE, apply_requests, turn_context
 from core.clinic import clinic_today, get_clinic
 from core.dates import extract_dates, parse_treatment_date
 from core.db import now_of, session_scope
-from core.enums import ESCALATING_LEVELS, Channel
+from core.enums import Channel
 from core.inbound import clean_text
 from core.models import Conversation, Message, Patient
-from core.outcomes import apply_screen, escalate, findings_payload, outage_page_text, screen_reply
+from core.outcomes import apply_screen, screen_reply
+from core.phones import display, find_in_text
 from core.ports import Assistant, AssistantReply, AssistantUnavailable, Clock
 from core.recovery import recovery_for_conversation
 from core.screening import Screener
 from core.spool import Spool
 from core.topics import TOPIC_IDS
-from core.triage import Level, TriageResult, reason_text
+from core.triage import Level, TriageResult, reply_language
 from core.turn import TurnContext
 
 log = logging.getLogger("aftercare.conversations")
@@ -85,10 +86,13 @@ class _Plan:
     clinic_name: str
     clinic_phone: str
     context: TurnContext
+    extra_replies: list[str] = field(default_factory=list)  # after the escalation reply (the callback number)
+    skip_assistant: bool = False  # the message answered our own question (a callback number)
 
 
 # The words are in content/en/conversation.yml.
-say = content.Area("conversation", ("ask_treatment_date", "holding_reply"))
+say = content.Area("conversation", ("ask_treatment_date", "holding_reply", "ask_callback_number", "callback_number_saved"))
+AWAIT_CALLBACK = "callback_phone"  # Conversation.awaiting while we wait for a callback number
 
 
 def _ask_date_text() -> str:
@@ -97,6 +101,11 @@ def _ask_date_text() -> str:
 
 def holding_reply(clinic_phone: str) -> str:
     return say("holding_reply", case="phone" if clinic_phone else None, clinic_phone=clinic_phone)
+
+
+def _reachable(conv: Conversation, patient: Patient | None) -> bool:
+    """Whether staff have a number to call this patient back on."""
+    return bool((patient is not None and patient.phone) or conv.phone or conv.callback_phone)
 
 
 class ConversationService:
@@ -184,6 +193,8 @@ class ConversationService:
                 replies = []
         elif level == "emergency":
             pass  # the call-911 reply never waits on the assistant
+        elif plan.skip_assistant:
+            pass  # the message answered our own question (a callback number)
         elif plan.assistant_text is not None:
             try:
                 turn = await asyncio.wait_for(
@@ -205,12 +216,15 @@ class ConversationService:
             elif turn is not None:
                 topic = turn.topic or (turn.intent if turn.intent in TOPIC_IDS else None)
                 for r in turn.replies:
-                    # the screen already answered the symptom: skip the assistant's own symptom line
-                    if plan.escalation_reply and turn.intent == "symptom_report":
+                    # the screen already answered the symptom: keep the assistant's answer to a real
+                    # question ("...and can I wear makeup?"), not its symptom line or a clarifying question
+                    if plan.escalation_reply and (turn.intent not in TOPIC_IDS or turn.intent == "symptom_report"):
                         continue
                     replies.append(Reply(r.text, list(r.buttons)))
             elif not plan.escalation_reply:
                 replies.append(Reply(holding_reply(plan.clinic_phone)))
+        if not (plan.takeover and level != "emergency"):
+            replies.extend(Reply(t) for t in plan.extra_replies)  # the callback question, last
         if topic is None and plan.escalation_ref is not None:
             topic = "symptom_report"
         return await asyncio.to_thread(self._finish, plan, replies, topic, turn, assistant_failed, asked_date)
@@ -231,9 +245,11 @@ class ConversationService:
             today = clinic_today(s, self.clock)
             rec = recovery_for_conversation(s, conv.id, today)
             text = (msg.text or "")[:MAX_TEXT]  # the full text stays stored; the assistant reads the first 2,000 characters
+            callback_saved: str | None = None
             assistant_text: str | None = text
             screen_texts = [msg.text or ""]  # the screen reads the whole message
 
+            answered_question = bool(conv.awaiting)
             if conv.awaiting and conv.awaiting.startswith(AWAIT_DATE):
                 # the answer to "when was your treatment?"
                 pending_topic = conv.awaiting.split(":", 1)[1] if ":" in conv.awaiting else ""
@@ -252,13 +268,23 @@ class ConversationService:
                     else:
                         assistant_text = "/my_recovery_day"
                 conv.pending_message_id = None
-            elif rec.day is None:
+            elif conv.awaiting == AWAIT_CALLBACK:
+                conv.awaiting = None
+                given = find_in_text(text)
+                if given is not None:
+                    conv.callback_phone = given
+                    callback_saved = given
+            if rec.day is None and not answered_question:
                 # "had it monday and it's still red": a treatment date stated in passing is remembered
                 # (and screened with) when we know no other
                 treated, _ = extract_dates(text, today)
                 if treated is not None and treated <= today:
                     conv.stated_treatment_on = treated
                     rec = recovery_for_conversation(s, conv.id, today)
+
+            patient = s.get(Patient, conv.patient_id) if conv.patient_id else None
+            if callback_saved is None and not _reachable(conv, patient):
+                conv.callback_phone = find_in_text(text)  # "call me at 201 555 0142, my lip is swelling"
 
             results = [screen(t, rec.day) for t in screen_texts if t.strip()]
             triage = results[0] if results else screen("", rec.day)
@@ -276,9 +302,17 @@ class ConversationService:
             escalation_ref = None
             escalation_reply = None
             change = apply_screen(s, triage, conversation_id=conv.id, message_id=msg.id, day=rec.day, public_url=self.public_url)
+            extra_replies: list[str] = []
+            language = reply_language(triage, text)
             if change is not None:
                 escalation_ref = {"id": change.escalation.id, "level": change.escalation.level}
                 escalation_reply = screen_reply(triage, clinic_name=clinic.name, clinic_phone=clinic.phone, text=text)
+                if not _reachable(conv, patient):
+                    # never promise a call nobody can make: ask for a number
+                    extra_replies.append(say("ask_callback_number", language=language))
+                    conv.awaiting = AWAIT_CALLBACK
+            if callback_saved is not None:
+                extra_replies.append(say("callback_number_saved", language=language, phone=display(callback_saved)))
 
             ask_date = (
                 triage.level == Level.NONE
@@ -287,7 +321,6 @@ class ConversationService:
                 and assistant_text is not None
                 and not assistant_text.startswith("/")
             )
-            patient = s.get(Patient, conv.patient_id) if conv.patient_id else None
             context = turn_context(s, conv, today=today, day=rec.day, message_id=msg.id, triage=triage, text=text)
             return _Plan(
                 message_id=msg.id,
@@ -307,6 +340,8 @@ class ConversationService:
                 clinic_name=clinic.name,
                 clinic_phone=clinic.phone,
                 context=context,
+                extra_replies=extra_replies,
+                skip_assistant=callback_saved is not None,
             )
 
     def _finish(
@@ -376,105 +411,16 @@ class ConversationService:
         )
         return TurnResult(msg.id, msg.conversation_id, [Reply(m.text, m.buttons or []) for m in outs], msg.topic, None)
 
-    # ---------------------------------------------------------- database down
+    # ---------------------------------------------------------- database down (core/outage.py)
     def screen_without_database(
         self, *, channel: str, conversation_id: str | None, text: str, extra: dict[str, Any] | None = None
     ) -> TurnResult:
         """The database is unreachable: screen anyway, answer safely, spool the message for replay."""
-        text = clean_text(text)
-        triage = self.screener.screen(text, None)
-        record = {
-            "channel": channel,
-            "conversation_id": conversation_id,
-            "text": text,
-            "received_at": self.clock.now().isoformat(),
-            "level": triage.level.value,
-            "reason": reason_text(triage, None) if triage.level != Level.NONE else "",
-            "findings": findings_payload(triage),
-            **(extra or {}),
-        }
-        if triage.level.rank >= Level.URGENT.rank:
-            record["paged"] = self._page_without_database(triage.level.value)
-        if self.spool is not None:
-            self.spool.append(record)
-        if triage.level.rank >= Level.ROUTINE.rank:
-            text_out = screen_reply(triage, clinic_name="", clinic_phone="", text=text)
-        else:
-            text_out = holding_reply("")
-        ref = {"id": "pending", "level": triage.level.value} if triage.level.rank >= Level.ROUTINE.rank else None
-        return TurnResult(None, conversation_id or "", [Reply(text_out)], "symptom_report" if ref else None, ref, stored=False)
-
-    def _page_without_database(self, level: str) -> bool:
-        """Alert the on-call number straight away, not when the database is back (PagerDuty-style:
-        the page must not wait on the thing that is broken). True when the sender accepted it."""
-        if self.pager is None or self.last_known_oncall is None:
-            log.error("database down: a %s finding could not be paged (no sender or no on-call number known yet)", level)
-            return False
-        phone, clinic_name = self.last_known_oncall
-        body = outage_page_text(clinic_name, level)
-        try:
-            result = self.pager(phone, body)
-        except Exception as exc:
-            log.error("database down: paging on-call failed (%s)", type(exc).__name__)
-            return False
-        ok = bool(getattr(result, "ok", True))
-        if not ok:
-            log.error("database down: paging on-call was refused by the SMS provider")
-        return ok
+        return outage.screen_without_database(self, channel=channel, conversation_id=conversation_id, text=text, extra=extra)
 
     def replay_spooled(self, record: dict[str, Any]) -> None:
         """Store one spooled message (and its escalation) now that the database is back."""
-        with session_scope(self.session_factory) as s:
-            conv = s.get(Conversation, record.get("conversation_id") or "") if record.get("conversation_id") else None
-            channel = record.get("channel") or WEB_CHANNEL
-            if conv is None and record.get("session_key"):
-                conv = s.execute(
-                    select(Conversation).where(Conversation.session_key == record["session_key"])
-                ).scalar_one_or_none()
-            if conv is None and channel == SMS_CHANNEL and record.get("phone"):
-                conv = s.execute(
-                    select(Conversation)
-                    .where(Conversation.channel == SMS_CHANNEL, Conversation.phone == record["phone"])
-                    .order_by(Conversation.last_message_at.desc())
-                    .limit(1)
-                ).scalar_one_or_none()
-            if conv is None:
-                patient = None
-                if record.get("phone"):
-                    patient = s.execute(select(Patient).where(Patient.phone == record["phone"])).scalar_one_or_none()
-                conv = Conversation(channel=channel, phone=record.get("phone"), patient_id=patient.id if patient else None)
-                s.add(conv)
-                s.flush()
-            msg, created = self.receive(
-                s,
-                conversation=conv,
-                text=record.get("text", ""),
-                external_id=record.get("external_id"),
-                media_urls=record.get("media_urls"),
-            )
-            if not created:
-                return
-            msg.status = "answered"
-            msg.processed_at = now_of(s)
-            if record.get("level") in ESCALATING_LEVELS:
-                escalate(
-                    s,
-                    conversation_id=conv.id,
-                    level=record["level"],
-                    reason=record.get("reason") or "red flag received while the database was down",
-                    findings=record.get("findings") or [],
-                    message_id=msg.id,
-                    public_url=self.public_url,
-                    page=not record.get("paged"),  # paged already while the database was down
-                )
-            else:
-                esc_service.record(
-                    s,
-                    conversation_id=conv.id,
-                    level="routine",
-                    reason="message received while the service was degraded; needs a person",
-                    message_id=msg.id,
-                )
+        outage.replay_spooled(self, record)
 
 
 def assistant_reply_dicts(replies: list[AssistantReply]) -> list[dict[str, Any]]:

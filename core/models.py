@@ -86,6 +86,7 @@ class Conversation(Base):
     takeover_by = Column(String(32), ForeignKey("staff_users.id", ondelete="SET NULL"), nullable=True)
     stated_treatment_on = Column(Date, nullable=True)  # a date the patient told us (unknown patients)
     awaiting = Column(String(64), nullable=True)  # e.g. "treatment_date:makeup" while we wait for an answer
+    callback_phone = Column(String(20), nullable=True)  # E.164 a web chat patient gave us to be called back on
     pending_message_id = Column(String(32), nullable=True)  # the symptom message waiting for the date
     last_topic = Column(String(64), nullable=True)
     clarify_count = Column(Integer, nullable=False, default=0)

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.models import Patient, Treatment
+from core.phones import NotAPhoneNumber, to_e164
 
 E164 = re.compile(r"^\+[1-9]\d{7,14}$")
 PROCEDURES = ("microneedling",)
@@ -25,10 +26,13 @@ class DuplicatePhone(PatientError):
 
 
 def normalize_phone(raw: str) -> str:
-    """Strip spaces, dashes, dots and brackets; the result must be E.164."""
-    phone = re.sub(r"[\s\-().]", "", raw or "")
+    """A phone number as people write it ("(201) 555-0142", "+1 201 555 0142") -> E.164."""
+    try:
+        phone = to_e164(raw)
+    except NotAPhoneNumber as exc:
+        raise PatientError("phone must be a phone number, e.g. (201) 555-0123 or +12015550123 (E.164)") from exc
     if not E164.match(phone):
-        raise PatientError("phone must be in E.164 format, e.g. +12015550123")
+        raise PatientError("phone must be a phone number, e.g. (201) 555-0123 or +12015550123 (E.164)")
     return phone
 
 

@@ -37,6 +37,10 @@ class PatientIn(BaseModel):
 
     @validator("phone")
     def _phone(cls, v: str) -> str:  # noqa: N805
+        # the public contract (docs/api.md) takes E.164 with its "+" and country code; staff forms
+        # and the CSV import also accept numbers as people write them
+        if not v.strip().startswith("+"):
+            raise ValueError("phone must be in E.164 format, e.g. +12015550123")
         try:
             return patient_service.normalize_phone(v)
         except patient_service.PatientError as exc:

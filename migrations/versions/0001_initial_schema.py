@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 18:19:13.980104
+Create Date: 2026-11-29 18:35:06.732512
 """
 from alembic import op
 import sqlalchemy as sa
@@ -106,6 +106,7 @@ def upgrade() -> None:
     sa.Column('takeover_by', sa.String(length=32), nullable=True),
     sa.Column('stated_treatment_on', sa.Date(), nullable=True),
     sa.Column('awaiting', sa.String(length=64), nullable=True),
+    sa.Column('callback_phone', sa.String(length=20), nullable=True),
     sa.Column('pending_message_id', sa.String(length=32), nullable=True),
     sa.Column('last_topic', sa.String(length=64), nullable=True),
     sa.Column('clarify_count', sa.Integer(), nullable=False),

@@ -275,3 +275,57 @@ def test_the_time_zone_setting_only_seeds_a_first_install(tmp_path):
     with session_scope(factory) as s:
         assert get_clinic(s, seed_timezone="Europe/Madrid").timezone == "America/Denver"
     engine.dispose()
+
+
+# ------------------------------------------------------------- a way to call the patient back
+def anonymous_web(factory) -> str:
+    with session_scope(factory) as s:
+        conv = Conversation(channel="web")
+        s.add(conv)
+        s.flush()
+        return conv.id
+
+
+def test_an_escalated_web_patient_without_a_number_is_asked_for_one(service, session_factory):
+    conv = anonymous_web(session_factory)
+    first = say(service, conv, "there's pus coming out of my cheek")
+    assert first.escalation and "best phone number" in first.replies[-1].text
+    # after a safety reply, no clarifying question from the assistant (its intent was not a topic)
+    assert not any("another way" in r.text for r in first.replies)
+    calls = len(service.assistant.calls)
+    second = say(service, conv, "(201) 555-0142")
+    assert second.replies[-1].text == "Thank you. The clinic team will call you at (201) 555-0142."
+    assert len(service.assistant.calls) == calls  # answering our own question: not sent to the assistant
+    with session_scope(session_factory) as s:
+        c = s.get(Conversation, conv)
+        assert c.callback_phone == "+12015550142" and c.awaiting is None
+
+
+def test_a_number_written_with_the_red_flag_is_kept_and_not_asked_again(service, session_factory):
+    conv = anonymous_web(session_factory)
+    result = say(service, conv, "call me at 201 555 0142, there is pus and yellow crust")
+    assert result.escalation and not any("best phone number" in r.text for r in result.replies)
+    with session_scope(session_factory) as s:
+        assert s.get(Conversation, conv).callback_phone == "+12015550142"
+
+
+def test_a_patient_with_a_phone_on_file_is_not_asked(service, session_factory):
+    conv = new_conversation(session_factory, treated_on=date(2026, 11, 24))
+    result = say(service, conv, "there's pus coming out of my cheek")
+    assert result.escalation and not any("best phone number" in r.text for r in result.replies)
+
+
+def test_no_number_in_the_answer_goes_on_as_a_normal_message(service, session_factory):
+    conv = anonymous_web(session_factory)
+    say(service, conv, "there's pus coming out of my cheek")
+    result = say(service, conv, "can I wear makeup?")
+    assert result.replies[-1].text == "No makeup for at least 24 hours."
+    with session_scope(session_factory) as s:
+        c = s.get(Conversation, conv)
+        assert c.awaiting is None and c.callback_phone is None
+
+
+def test_the_callback_question_speaks_the_patients_language(service, session_factory):
+    conv = anonymous_web(session_factory)
+    result = say(service, conv, "me sale pus de la mejilla y tengo costras amarillas")
+    assert result.escalation and "número de teléfono" in result.replies[-1].text

@@ -396,7 +396,7 @@ def test_transcript_after(s):
 # ------------------------------------------------------------------------ CSV import
 CSV = """first_name,last_name,phone,procedure,area,performed_on
 Ana,Lopez,+12015550123,microneedling,face,2026-11-20
-Bea,Smith,201-555-0124,microneedling,face,2026-11-21
+Bea,Smith,555-0124,microneedling,face,2026-11-21
 Cleo,Ng,+12015550125,microneedling,face,21/11/2026
 Dee,Ray,+12015550123,microneedling,neck,2026-11-22
 Eve,Old,+12015550999,,,2026-11-01

@@ -108,7 +108,7 @@ def save_settings(
             try:
                 form[key] = patient_service.normalize_phone(form[key])
             except patient_service.PatientError:
-                problems.append(f"The {label} must be in E.164 format, e.g. +12015550123.")
+                problems.append(f"The {label} must be a phone number, e.g. (201) 555-0123 or +12015550123.")
     if form["booking_url"] and not form["booking_url"].startswith(("https://", "http://")):
         problems.append("The booking link must start with https://.")
     if form["widget_color"] and not HEX_COLOUR.match(form["widget_color"]):
