@@ -7,8 +7,15 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from api.deps import ContainerDep
+from core.clinic import get_clinic
+from core.db import session_scope
 
 router = APIRouter()
+
+
+def _oncall_set(container) -> bool:
+    with session_scope(container.session_factory) as s:
+        return bool(get_clinic(s).oncall_phone)
 
 
 @router.get("/healthz", tags=["health"])
@@ -24,6 +31,10 @@ async def healthz(container: ContainerDep) -> JSONResponse:
         missing.append("database")
     if not await container.assistant.ready():
         missing.append("assistant")
+    if not container.settings.is_development and "database" not in missing and not _oncall_set(container):
+        # a production clinic whose red-flag alerts would reach nobody is not ready (the service still
+        # answers patients and the inbox, where an admin sets the on-call contacts)
+        missing.append("oncall_contacts")
     if missing:
         return JSONResponse({"status": "starting", "missing": missing}, status_code=503)
     screener = container.conversations.screener

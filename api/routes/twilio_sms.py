@@ -41,6 +41,7 @@ from core.dispatch import Dispatcher, record_delivery
 from core.inbound import clean_text
 from core.models import Conversation, Message, OutboxMessage, Patient
 from core.patients import PatientError, normalize_phone
+from core.phones import NotAPhoneNumber, to_e164
 from core.settings import PROJECT_ROOT
 from core.sms import MAX_MEDIA, SMS_CHANNEL, InboundSms, format_sms, is_opted_out, keyword_of, segment_count
 
@@ -143,6 +144,10 @@ def _inbound(params: Params) -> InboundSms:
     phone = params.first("From").strip()
     if not phone or len(phone) > 32:
         raise HTTPException(status_code=422, detail="From is missing or malformed")
+    try:
+        phone = to_e164(phone)  # "2015550123" or "(201) 555-0123" is the patient's "+12015550123"
+    except NotAPhoneNumber:
+        pass  # a short code or a sender name: kept as given (stored, screened, escalated like any other)
     try:
         num_media = max(0, min(MAX_MEDIA, int(params.first("NumMedia", "0") or 0)))
     except ValueError:

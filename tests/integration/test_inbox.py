@@ -292,6 +292,27 @@ def test_production_cookie_is_secure_host_only(tmp_path, sqlite_url, fake_assist
     assert "max-age=31536000" in inbox.client.get("/inbox").headers["strict-transport-security"]
 
 
+def test_production_is_not_ready_until_on_call_contacts_are_set(tmp_path, sqlite_url, fake_assistant, fixed_clock):
+    """Alerts that would reach nobody: readiness says so in production; the inbox still works to fix it."""
+    from core.clinic import get_clinic
+
+    inbox = _inbox(
+        tmp_path,
+        sqlite_url,
+        fake_assistant,
+        fixed_clock,
+        AFTERCARE_ENV="production",
+        AFTERCARE_PUBLIC_URL="https://clinic.example",
+    )
+    inbox.client = TestClient(inbox.app, base_url="https://clinic.example")
+    r = inbox.client.get("/healthz")
+    assert r.status_code == 503 and r.json()["missing"] == ["oncall_contacts"]
+    assert inbox.client.get("/inbox/login").status_code == 200
+    with session_scope(inbox.sf) as s:
+        get_clinic(s).oncall_phone = "+12015550198"
+    assert inbox.client.get("/healthz").json() == {"status": "ok"}
+
+
 # ------------------------------------------------------------------------- the shift
 def test_inbox_lists_most_severe_then_oldest(ib):
     a = ib.seed(level="routine", phone="+12015550001")

@@ -852,3 +852,11 @@ def test_the_backup_is_paged_when_on_call_does_not_answer(env: Env, running_cloc
     assert "EMERGENCY" in pages_to(env, BACKUP)[0].body and "Nurse Joy has not acknowledged" in pages_to(env, BACKUP)[0].body
     assert env.sms("ok", phone=BACKUP).status_code == 200  # the backup acknowledges
     wait_for(lambda: env.escalations()[0].status == "acknowledged", what="the backup's acknowledgement")
+
+
+def test_a_known_patient_texting_from_a_local_format_number_is_linked(env: Env) -> None:
+    """Item 17 of the security issue: the sender's number is read as E.164 whatever its format."""
+    assert env.sms("can I wear makeup?", phone="(201) 555-0123").status_code == 200
+    [msg] = env.answered(1)
+    conv = env.q(lambda s: s.get(Conversation, msg.conversation_id))
+    assert conv.phone == PHONE and conv.patient_id is not None
