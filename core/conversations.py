@@ -88,10 +88,14 @@ class _Plan:
     context: TurnContext
     extra_replies: list[str] = field(default_factory=list)  # after the escalation reply (the callback number)
     skip_assistant: bool = False  # the message answered our own question (a callback number)
+    takeover_note: str | None = None  # staff took over: tell the patient once that a person will reply here
 
 
 # The words are in content/en/conversation.yml.
-say = content.Area("conversation", ("ask_treatment_date", "holding_reply", "ask_callback_number", "callback_number_saved"))
+say = content.Area(
+    "conversation",
+    ("ask_treatment_date", "holding_reply", "ask_callback_number", "callback_number_saved", "team_will_reply"),
+)
 AWAIT_CALLBACK = "callback_phone"  # Conversation.awaiting while we wait for a callback number
 
 
@@ -188,9 +192,10 @@ class ConversationService:
         if plan.escalation_reply:
             replies.append(Reply(plan.escalation_reply))
         if plan.takeover:
-            # staff are talking to the patient: only the emergency reply goes out
+            # staff are talking to the patient: only the emergency reply goes out (and, once, a note
+            # that a team member will answer here, so a patient writing at night is not met by silence)
             if level != "emergency":
-                replies = []
+                replies = [Reply(plan.takeover_note)] if plan.takeover_note else []
         elif level == "emergency":
             pass  # the call-911 reply never waits on the assistant
         elif plan.skip_assistant:
@@ -342,7 +347,19 @@ class ConversationService:
                 context=context,
                 extra_replies=extra_replies,
                 skip_assistant=callback_saved is not None,
+                takeover_note=self._takeover_note(s, conv, language) if conv.staff_takeover else None,
             )
+
+    def _takeover_note(self, s: Session, conv: Conversation, language: str) -> str | None:
+        """ "A team member will reply here", unless it is already the last thing we said."""
+        note = say("team_will_reply", language=language)
+        last = s.execute(
+            select(Message.text)
+            .where(Message.conversation_id == conv.id, Message.direction == "out")
+            .order_by(Message.created_at.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        return None if last == note else note
 
     def _finish(
         self, plan: _Plan, replies: list[Reply], topic: str | None, turn: Any, assistant_failed: bool, asked_date: bool

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
@@ -300,11 +301,19 @@ class ImportReport:
         return sum(1 for r in self.rows if r.status == "rejected")
 
 
+_US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+
+
 def _parse_iso_date(raw: str) -> date | None:
+    """YYYY-MM-DD, or the US MM/DD/YYYY a clinic's spreadsheet exports (11/23/2026). Nothing else:
+    21/11/2026 or 11/23/26 are refused rather than guessed."""
     raw = (raw or "").strip()
-    if len(raw) != 10:
-        return None
+    us = _US_DATE.match(raw)
     try:
+        if us:
+            return date(int(us.group(3)), int(us.group(1)), int(us.group(2)))
+        if len(raw) != 10:
+            return None
         return date.fromisoformat(raw)
     except ValueError:
         return None
@@ -367,11 +376,11 @@ def import_patients_csv(session: Session, data: bytes | str, *, today: date) -> 
             try:
                 phone = patient_service.normalize_phone(raw_phone)
             except patient_service.PatientError:
-                reasons.append(f"bad phone {raw_phone[:32]!r}: use E.164, e.g. +12015550123")
+                reasons.append(f"bad phone {raw_phone[:32]!r}: use a full number, e.g. (201) 555-0123 or +12015550123")
         performed_on = _parse_iso_date(row.get("performed_on", ""))
         if performed_on is None:
             raw_date = row.get("performed_on", "")
-            reasons.append(f"bad date {raw_date[:32]!r}: use YYYY-MM-DD" if raw_date else "performed_on is missing")
+            reasons.append(f"bad date {raw_date[:32]!r}: use YYYY-MM-DD or MM/DD/YYYY" if raw_date else "performed_on is missing")
         elif performed_on > today:
             reasons.append(f"treatment date {performed_on.isoformat()} is in the future")
         procedure = (row.get("procedure") or "microneedling").lower()

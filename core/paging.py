@@ -83,12 +83,13 @@ def page(session: Session, esc: Escalation, *, public_url: str = "", now: dateti
     clinic = get_clinic(session)
     now = now or now_of(session)
     people = contacts(clinic)
-    esc.page_count = (esc.page_count or 0) + 1
-    esc.last_paged_at = now
+    # the next try is scheduled either way: an on-call number set later is paged at the next repeat
     esc.next_page_at = now + timedelta(minutes=max(clinic.page_repeat_minutes or 0, MIN_REPEAT_MINUTES))
     if not people:
         log.warning("no on-call phone configured; %s escalation %s only in the inbox", esc.level, esc.id)
         return 0
+    esc.page_count = (esc.page_count or 0) + 1
+    esc.last_paged_at = now
     primary = people[0]
     targets = [primary]
     if len(people) > 1 and esc.page_count > max(clinic.page_backup_after or 0, 1):

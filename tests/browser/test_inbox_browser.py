@@ -160,7 +160,10 @@ def test_a_shift_new_escalation_arrives_live_then_acknowledge_reply_takeover_res
     page.wait_for_url("**done=taken_over")
     assert "Taken over" in page.inner_text("#takeover-card")
     answer = api(base, "POST", f"/api/v1/chat/sessions/{sid}/messages", {"text": "ok, sending it now"})
-    assert answer["replies"] == []  # the assistant stays quiet
+    # the assistant stays quiet; the patient is told once that a team member will reply here
+    assert [r["text"] for r in answer["replies"]] == [
+        "Thanks, your message is with the clinic team. A team member will reply here."
+    ]
     page.locator("#transcript li", has_text="ok, sending it now").wait_for(timeout=15_000)
     shot(page, "03-taken-over")
 
@@ -242,7 +245,7 @@ def test_patients_import_and_copy_chat_link(inbox_server, watched_page, tmp_path
         "first_name,last_name,phone,procedure,area,performed_on\n"
         f"Bea,Smith,+12015550124,microneedling,face,{yesterday}\n"
         f"Cleo,Ng,555-0125,microneedling,face,{yesterday}\n"
-        "Dee,Ray,+12015550126,microneedling,face,11/21/2026\n"
+        "Dee,Ray,+12015550126,microneedling,face,21/11/2026\n"
         f"Eve,Dup,+12015550123,,,{yesterday}\n"
     )
     page.set_input_files("input[type=file]", str(csv_path))

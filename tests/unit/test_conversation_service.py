@@ -118,7 +118,10 @@ def test_staff_takeover_keeps_the_assistant_silent_but_not_for_emergencies(servi
     with session_scope(session_factory) as s:
         s.get(Conversation, conv).staff_takeover = True
     quiet = say(service, conv, "can I wear makeup?")
-    assert quiet.replies == [] and service.assistant.calls == []
+    # the assistant stays silent; the patient is told once that a person will answer (issue #17)
+    assert [r.text for r in quiet.replies] == ["Thanks, your message is with the clinic team. A team member will reply here."]
+    assert service.assistant.calls == []
+    assert say(service, conv, "hello?").replies == []  # not after every message
     loud = say(service, conv, "I fainted and have chest pain")
     assert "911" in loud.replies[0].text
 

@@ -493,3 +493,14 @@ def test_staff_session_rows_are_kept_after_sign_out(s):
     s.flush()
     assert s.get(StaffSession, rec.id).ended_at is not None
     assert staff_service.load_session(s, cookie_value=raw, now=T0)[2] == "ended"
+
+
+def test_csv_import_reads_us_dates_and_refuses_to_guess_the_rest(s):
+    """A clinic's spreadsheet exports 11/23/2026; a day-first or two-digit year is refused, not guessed."""
+    data = "first_name,phone,performed_on\nAna,(201) 555-0131,11/23/2026\nBea,+12015550132,23/11/2026\nCy,+12015550133,11/23/26\n"
+    report = inbox.import_patients_csv(s, data, today=TODAY)
+    by_name = {r.name.strip(): r for r in report.rows}
+    assert by_name["Ana"].status == "created"
+    assert s.get(Patient, by_name["Ana"].patient_id).treatments[0].performed_on == date(2026, 11, 23)
+    assert s.get(Patient, by_name["Ana"].patient_id).phone == "+12015550131"
+    assert "bad date" in by_name["Bea"].reasons[0] and "bad date" in by_name["Cy"].reasons[0]

@@ -167,3 +167,14 @@ def test_a_page_sent_during_a_database_outage_is_not_repeated_at_once_but_keeps_
     assert repeat(clinic) == 1
     with session_scope(clinic) as s:
         assert s.get(Escalation, esc_id).page_count == 2
+
+
+def test_an_on_call_number_set_after_the_red_flag_is_paged_at_the_next_repeat(session_factory, fixed_clock):
+    esc_id = new_escalation(session_factory)  # no on-call phone yet: nothing to send, nothing counted
+    assert pages(session_factory) == []
+    with session_scope(session_factory) as s:
+        assert s.get(Escalation, esc_id).page_count == 0
+        get_clinic(s).oncall_phone = PRIMARY
+    fixed_clock.advance(minutes=5)
+    assert repeat(session_factory) == 1
+    assert [to for to, _ in pages(session_factory)] == [PRIMARY]
