@@ -78,6 +78,30 @@ def migrate_database(_args: argparse.Namespace) -> int:
     return 0
 
 
+def verify_audit(_args: argparse.Namespace) -> int:
+    """Check the audit log's hash chain: exit 0 when intact, 1 (with the first broken ids) when not."""
+    from core import audit
+    from core.clock import SystemClock
+    from core.db import make_engine, make_session_factory, session_scope
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    engine = make_engine(settings.database_url)
+    try:
+        with session_scope(make_session_factory(engine, SystemClock())) as s:
+            broken = audit.verify_chain(s)
+    finally:
+        engine.dispose()
+    if broken:
+        print(f"The audit log's hash chain is BROKEN at entries {broken[:20]} ({len(broken)} in all).", file=sys.stderr)
+        return 1
+    print("The audit log's hash chain is intact.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m api.cli", description="Operator commands of the aftercare service.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -88,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     admin.add_argument("--name", required=True, help="the name shown in the inbox and the audit log")
     admin.add_argument("--role", default="admin", choices=staff.ROLES)
     admin.set_defaults(run=create_admin)
+    verify = commands.add_parser("verify-audit", help="check the audit log's hash chain (tamper evidence)")
+    verify.set_defaults(run=verify_audit)
     args = parser.parse_args(argv)
     return args.run(args)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import hashlib
+
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from core.models import AuditLog
@@ -26,8 +28,40 @@ def record(
         object_id=str(object_id)[:64],
         detail=detail[:500],
     )
+    if session.get_bind().dialect.name == "postgresql":
+        # one writer at a time extends the chain (SQLite's BEGIN IMMEDIATE already serialises writers)
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext('aftercare-audit-chain'))"))
+    last = session.execute(select(AuditLog.entry_hash).order_by(AuditLog.id.desc()).limit(1)).scalar_one_or_none()
+    entry.prev_hash = last or ""
+    entry.entry_hash = entry_hash(entry)
     session.add(entry)
+    session.flush()  # the next entry in this transaction chains to this one
     return entry
+
+
+def entry_hash(entry: AuditLog) -> str:
+    """SHA-256 over the previous entry's hash and this entry's fields (not its time or id)."""
+    fields = [
+        entry.prev_hash,
+        entry.actor_id or "",
+        entry.actor_label,
+        entry.action,
+        entry.object_type,
+        entry.object_id,
+        entry.detail,
+    ]
+    return hashlib.sha256("\x1f".join(fields).encode("utf-8")).hexdigest()
+
+
+def verify_chain(session: Session) -> list[int]:
+    """Ids of entries whose hash does not follow from the one before (empty: intact)."""
+    broken: list[int] = []
+    previous = ""
+    for entry in session.execute(select(AuditLog).order_by(AuditLog.id)).scalars():
+        if entry.prev_hash != previous or entry.entry_hash != entry_hash(entry):
+            broken.append(entry.id)
+        previous = entry.entry_hash
+    return broken
 
 
 def recent(session: Session, *, limit: int = 200, object_id: str | None = None) -> list[AuditLog]:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import relationship
 
@@ -239,6 +240,9 @@ class AuditLog(Base):
     object_type = Column(String(32), nullable=False, default="")
     object_id = Column(String(64), nullable=False, default="")
     detail = Column(String(500), nullable=False, default="")
+    # tamper evidence: each entry hashes the previous one's hash and its own fields (core/audit.py)
+    prev_hash = Column(String(64), nullable=False, default="")
+    entry_hash = Column(String(64), nullable=False, default="")
 
 
 class CheckinStep(Base):
@@ -281,3 +285,37 @@ class SmsOptOut(Base):
     keyword = Column(String(32), nullable=True)  # the word the patient sent (STOP, START, ...)
     source = Column(String(24), nullable=False, default="keyword")  # keyword | twilio_opt_out | provider_error | staff
     updated_at = Column(TZDateTime, nullable=False, info=STAMP_UPDATE)
+
+
+# ------------------------------------------------------------ the audit log is append-only in the database
+# Not only in the ORM: plain SQL cannot change or delete an entry either. Installed with the table
+# (create_all, tests) and by migration 0002 (alembic), from these same statements.
+AUDIT_APPEND_ONLY_SQL: dict[str, tuple[str, ...]] = {
+    "sqlite": (
+        "CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log "
+        "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
+        "CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log "
+        "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
+    ),
+    "postgresql": (
+        "CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$",
+        "DROP TRIGGER IF EXISTS audit_log_no_change ON audit_log",
+        "CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log "
+        "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
+        "DROP TRIGGER IF EXISTS audit_log_no_truncate ON audit_log",
+        "CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log "
+        "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()",
+    ),
+}
+
+
+def install_audit_guard(connection: object) -> None:
+    """Create the append-only triggers on this database (idempotent)."""
+    for statement in AUDIT_APPEND_ONLY_SQL.get(connection.dialect.name, ()):  # type: ignore[attr-defined]
+        connection.exec_driver_sql(statement)  # type: ignore[attr-defined]
+
+
+@event.listens_for(AuditLog.__table__, "after_create")
+def _audit_guard_after_create(target, connection, **kw) -> None:
+    install_audit_guard(connection)

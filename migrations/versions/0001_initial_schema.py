@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 18:35:06.732512
+Create Date: 2026-11-29 18:48:52.306812
 """
 from alembic import op
 import sqlalchemy as sa
@@ -25,6 +25,8 @@ def upgrade() -> None:
     sa.Column('object_type', sa.String(length=32), nullable=False),
     sa.Column('object_id', sa.String(length=64), nullable=False),
     sa.Column('detail', sa.String(length=500), nullable=False),
+    sa.Column('prev_hash', sa.String(length=64), nullable=False),
+    sa.Column('entry_hash', sa.String(length=64), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
