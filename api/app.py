@@ -26,6 +26,7 @@ from api.inbox import errors as inbox_errors
 from api.inbox import routes as inbox
 from api.inbox.auth import ForbiddenError, LoginRequiredError
 from api.inbox.templating import HERE as INBOX_DIR
+from api.limits import BodySizeLimit
 from api.rasa_client import RasaAssistant
 from api.routes import checkins, health, integration, twilio_sms, webchat, widget
 from api.security import install_security_headers
@@ -194,6 +195,7 @@ def create_app(
     )
     app.state.container = container
     origins = sorted({settings.public_url, *settings.allowed_origins})
+    app.add_middleware(BodySizeLimit)  # 413 before any route reads an oversized body
     app.add_middleware(
         CORSMiddleware,
         allow_origins=origins,

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
+from api.limits import CHAT_MESSAGES_PER_MINUTE, SESSIONS_PER_MINUTE_PER_IP, PerKeyRate
 from api.sms.runtime import SmsRuntime
 from core.clock import SystemClock
 from core.conversations import ConversationService
@@ -33,6 +34,9 @@ class Container:
     sms_sender: SmsSender  # Twilio, or the local outbox when Twilio is not configured (tests pass a fake)
     sms_channel: SmsChannel
     sms_dispatch_policy: DispatchPolicy = field(default_factory=DispatchPolicy)
+    # web chat limits (api/limits.py): messages per session per minute; new sessions per client address
+    chat_messages_per_minute: int = CHAT_MESSAGES_PER_MINUTE
+    session_rate: PerKeyRate = field(default_factory=lambda: PerKeyRate(SESSIONS_PER_MINUTE_PER_IP))
     # how often the background workers run (seconds)
     spool_interval_s: float = 3.0
     paging_interval_s: float = 15.0  # how often due repeat pages are looked for (core/paging.py)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from datetime import datetime, timedelta
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from api.deps import ContainerDep
+from api.limits import RETRY_AFTER_S
 from core import content
 from core import patients as patient_service
 from core.clinic import get_clinic
@@ -40,9 +42,16 @@ def _conversation(session, session_id: str) -> Conversation:
     return conv
 
 
+def _too_many(detail: str) -> HTTPException:
+    return HTTPException(status_code=429, detail=detail, headers={"Retry-After": str(RETRY_AFTER_S)})
+
+
 @router.post("/sessions", status_code=201)
-def create_session(container: ContainerDep, body: SessionIn | None = None) -> dict:
+def create_session(request: Request, container: ContainerDep, body: SessionIn | None = None) -> dict:
     body = body or SessionIn()
+    client = request.client.host if request.client else "unknown"
+    if not container.session_rate.allow(client):
+        raise _too_many("too many new chat sessions from this address; try again in a moment")
     with session_scope(container.session_factory) as s:
         patient_id = None
         if body.chat_token:
@@ -68,6 +77,11 @@ async def post_message(session_id: str, body: MessageIn, container: ContainerDep
     def store() -> str:
         with session_scope(container.session_factory) as s:
             conv = _conversation(s, session_id)
+            if _recent_messages(s, conv.id, container.clock.now()) >= container.chat_messages_per_minute:
+                # a flood: ordinary messages wait, but a red flag is never rate-limited out of its escalation
+                if not service.screener.screen(text, None).escalates:
+                    raise _too_many("too many messages; please wait a moment and send it again")
+                log.warning("chat session over its message rate sent a red flag: processed anyway")
             msg, _ = service.receive(s, conversation=conv, text=text)
             return msg.id
 
@@ -87,6 +101,16 @@ async def post_message(session_id: str, body: MessageIn, container: ContainerDep
         "topic": result.topic,
         "escalation": result.escalation,
     }
+
+
+def _recent_messages(s, conversation_id: str, now: datetime) -> int:
+    return s.execute(
+        select(func.count(Message.id)).where(
+            Message.conversation_id == conversation_id,
+            Message.direction == "in",
+            Message.created_at >= now - timedelta(seconds=60),
+        )
+    ).scalar_one()
 
 
 @router.get("/sessions/{session_id}/messages")

@@ -190,3 +190,42 @@ def test_production_serves_no_interactive_docs_and_no_schema(tmp_path, sqlite_ur
 
 def test_development_keeps_the_docs(api):
     assert api.get("/openapi.json").status_code == 200
+
+
+# ------------------------------------------------------------- limits at the edge (issue #16 item 5)
+def new_session(api) -> str:
+    return api.post("/api/v1/chat/sessions", json={}).json()["session_id"]
+
+
+def test_an_oversized_body_is_a_413_before_any_route_reads_it(api):
+    sid = new_session(api)
+    big = b'{"text": "' + b"a" * (200 * 1024) + b'"}'
+    r = api.post(f"/api/v1/chat/sessions/{sid}/messages", content=big, headers={"content-type": "application/json"})
+    assert r.status_code == 413 and "too large" in r.json()["detail"]
+
+    def chunks():
+        for _ in range(100):
+            yield b"a" * 4096
+
+    r = api.post(f"/api/v1/chat/sessions/{sid}/messages", content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    ok = api.post(f"/api/v1/chat/sessions/{sid}/messages", json={"text": "can I wear makeup?"})
+    assert ok.status_code == 200
+
+
+def test_a_message_flood_is_429_but_a_red_flag_in_it_still_escalates(api):
+    api.app.state.container.chat_messages_per_minute = 3
+    sid = new_session(api)
+    for _ in range(3):
+        assert api.post(f"/api/v1/chat/sessions/{sid}/messages", json={"text": "can I wear makeup?"}).status_code == 200
+    r = api.post(f"/api/v1/chat/sessions/{sid}/messages", json={"text": "can I wear makeup?"})
+    assert r.status_code == 429 and r.headers["retry-after"] and "detail" in r.json()
+    red = api.post(f"/api/v1/chat/sessions/{sid}/messages", json={"text": "my lips are swelling and I can't breathe"})
+    assert red.status_code == 200 and red.json()["escalation"]["level"] == "emergency"
+
+
+def test_new_sessions_from_one_address_are_limited(api):
+    from api.limits import PerKeyRate
+
+    api.app.state.container.session_rate = PerKeyRate(2)
+    assert [api.post("/api/v1/chat/sessions", json={}).status_code for _ in range(3)] == [201, 201, 429]

@@ -1,0 +1,116 @@
+"""Limits at the edge: request body size (413) and the web chat's message rate (429).
+
+- Every request body is capped before any route reads it: ``DEFAULT_MAX_BODY`` bytes, more only
+  for the CSV patient import. A declared ``Content-Length`` over the cap is refused at once; a
+  chunked body is counted as it arrives and refused when it passes the cap.
+- A web chat session may send ``CHAT_MESSAGES_PER_MINUTE`` messages a minute (counted in the
+  database, so every replica sees the same count). A message over the limit is still screened:
+  **a red flag is never rate-limited out of its escalation**; only ordinary messages get 429.
+- New chat sessions are limited per client address (``SESSIONS_PER_MINUTE_PER_IP``), in memory
+  per process (a flood from one address; not a security boundary behind a shared proxy).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from core.inbox import MAX_IMPORT_BYTES
+
+DEFAULT_MAX_BODY = 64 * 1024
+LARGE_BODY_PATHS = {"/inbox/patients/import": MAX_IMPORT_BYTES + 64 * 1024}
+CHAT_MESSAGES_PER_MINUTE = 20
+SESSIONS_PER_MINUTE_PER_IP = 30
+RETRY_AFTER_S = 30
+
+
+def body_limit(path: str) -> int:
+    return LARGE_BODY_PATHS.get(path, DEFAULT_MAX_BODY)
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    body = json.dumps({"detail": f"request body too large (at most {limit} bytes)"}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class BodySizeLimit:
+    """Pure ASGI middleware: 413 for a body over the path's limit, before the route reads it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = body_limit(scope.get("path", ""))
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None:
+            try:
+                too_big = int(declared) > limit
+            except ValueError:
+                too_big = True
+            if too_big:
+                await _too_large(send, limit)
+                return
+            await self.app(scope, receive, send)
+            return
+        # no Content-Length (chunked): read the body up to the limit, then hand it on
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                chunks = []
+                break
+            size += len(message.get("body", b""))
+            if size > limit:
+                await _too_large(send, limit)
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+class PerKeyRate:
+    """At most ``limit`` events per ``window_s`` seconds per key (a sliding window, in memory)."""
+
+    def __init__(self, limit: int, window_s: float = 60.0, clock=time.monotonic) -> None:
+        self.limit, self.window_s, self.clock = limit, window_s, clock
+        self._events: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, key: str) -> bool:
+        now = self.clock()
+        with self._lock:
+            events = self._events.setdefault(key, deque())
+            while events and now - events[0] >= self.window_s:
+                events.popleft()
+            if len(events) >= self.limit:
+                return False
+            events.append(now)
+            if len(self._events) > 10_000:  # forget idle keys
+                for k in [k for k, v in self._events.items() if not v or now - v[-1] >= self.window_s]:
+                    del self._events[k]
+            return True
