@@ -324,7 +324,8 @@ def import_patients_csv(session: Session, data: bytes | str, *, today: date) -> 
     ``first_name,last_name,phone,procedure,area,performed_on``.
 
     Each row is created or rejected on its own, with the reasons: a missing name,
-    a phone that is not E.164, a date that is not YYYY-MM-DD (or is in the future),
+    a phone that is not a whole phone number, a date that is neither YYYY-MM-DD nor
+    MM/DD/YYYY (or is in the future),
     an unsupported procedure, or a duplicate (a phone already on file or repeated in
     the file). Nothing is half-created: a rejected row leaves no trace.
     """
@@ -340,6 +341,7 @@ def import_patients_csv(session: Session, data: bytes | str, *, today: date) -> 
             return report
     else:
         text = data.lstrip("\ufeff")
+    text = text.replace("\x00", "")  # a NUL byte (a spreadsheet's binary residue) is no part of a name or date
     if not text.strip():
         report.error = "the file is empty"
         return report

@@ -504,3 +504,9 @@ def test_csv_import_reads_us_dates_and_refuses_to_guess_the_rest(s):
     assert s.get(Patient, by_name["Ana"].patient_id).treatments[0].performed_on == date(2026, 11, 23)
     assert s.get(Patient, by_name["Ana"].patient_id).phone == "+12015550131"
     assert "bad date" in by_name["Bea"].reasons[0] and "bad date" in by_name["Cy"].reasons[0]
+
+
+def test_csv_import_with_a_nul_byte_is_not_a_500(s):
+    """Issue #16 item 11: the csv module refuses NUL ('line contains NUL'); the import drops it."""
+    report = inbox.import_patients_csv(s, b"first_name,phone,performed_on\nA\x00na,+12015550141,2026-11-20\n", today=TODAY)
+    assert report.error is None and report.created == 1 and report.rows[0].name.strip() == "Ana"
