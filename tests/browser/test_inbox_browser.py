@@ -382,3 +382,43 @@ def test_end_to_end_shift_on_the_real_stack(stack, browser):
         assert errors == []
     finally:
         ctx.close()
+
+
+@pytest.fixture
+def phone_page(browser):
+    """The nurse on call at 2 am, on her phone (390 x 844)."""
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-US", is_mobile=True, has_touch=True)
+    pg = ctx.new_page()
+    yield pg
+    ctx.close()
+
+
+WIDE = """Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right > 391)
+  .slice(-5).map(e => e.tagName + '#' + e.id + '.' + e.className)"""
+
+
+def no_sideways_scroll(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= 391")  # the phone is 390 px wide
+
+
+def test_the_inbox_on_a_phone_no_sideways_scrolling_actions_first_tap_to_call(inbox_server, phone_page):
+    page, base = phone_page, inbox_server.base_url
+    sid = api(base, "POST", "/api/v1/chat/sessions", {"chat_token": inbox_server.chat_token})["session_id"]
+    api(base, "POST", f"/api/v1/chat/sessions/{sid}/messages", {"text": RED_FLAG})
+    sign_in(page, base)
+    page.wait_for_url(f"{base}/inbox")
+    page.locator("tr.esc-row, .esc-row").first.wait_for(timeout=15_000)
+    assert no_sideways_scroll(page), page.evaluate("document.documentElement.scrollWidth")
+    shot(page, "20-phone-inbox")
+    page.locator(".esc-row a").first.click()
+    page.wait_for_url("**/inbox/escalations/*")
+    assert no_sideways_scroll(page), page.evaluate("document.documentElement.scrollWidth")
+    ack = page.locator("#ack-button").bounding_box()
+    assert ack is not None and ack["y"] + ack["height"] <= 844, ack  # acknowledge without scrolling
+    call = page.locator("a[href^='tel:']").first
+    assert call.get_attribute("href") == "tel:+12015550123"
+    shot(page, "21-phone-escalation")
+    for path in ("/inbox/patients", "/inbox/outbox", f"/inbox/patients/{inbox_server.patient_id}"):
+        page.goto(base + path)
+        assert no_sideways_scroll(page), (path, page.evaluate("document.documentElement.scrollWidth"), page.evaluate(WIDE))
+    shot(page, "22-phone-patient")
