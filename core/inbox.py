@@ -424,3 +424,69 @@ def latest_treatment(session: Session, patient_id: str) -> Treatment | None:
     return session.execute(
         select(Treatment).where(Treatment.patient_id == patient_id).order_by(Treatment.performed_on.desc()).limit(1)
     ).scalar_one_or_none()
+
+
+class NotSendable(ValueError):
+    """The patient cannot be texted: no phone number on file, or they opted out of SMS."""
+
+
+def send_chat_link(session: Session, patient: Patient, *, link: str) -> None:
+    """Text the patient their own web chat link, through the outbox (consent respected)."""
+    from core import outbox
+    from core.clinic import get_clinic
+    from core.sms import is_opted_out
+    from core.sms.keywords import say as sms_say
+
+    if not patient.phone:
+        raise NotSendable("no phone number on file")
+    if patient.opted_out or is_opted_out(session, patient.phone):
+        raise NotSendable("the patient has opted out of SMS")
+    body = sms_say("chat_link", clinic_name=get_clinic(session).name, link=link)
+    outbox.enqueue(session, to=patient.phone, body=body, purpose="chat_link")
+
+
+# ---------------------------------------------------------------- export
+EXPORT_COLUMNS = (
+    "id",
+    "level",
+    "status",
+    "created_at",
+    "acknowledged_at",
+    "resolved_at",
+    "patient",
+    "channel",
+    "recovery_day",
+    "reason",
+)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> str:
+    """A spreadsheet cannot run it: a cell starting with = + - @ (or a tab/CR) gets a leading quote (OWASP)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def escalations_csv(session: Session, *, status: str | None = None) -> str:
+    """The escalations as CSV for the clinic's records (no message text: reasons and levels only)."""
+    from core.escalations import list_escalations
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(EXPORT_COLUMNS)
+    for e in list_escalations(session, status=status or None, limit=10_000):
+        who = " ".join(x for x in ((e.patient.first_name, e.patient.last_name) if e.patient else ()) if x) or "not on file"
+        row = (
+            e.id,
+            e.level,
+            e.status,
+            e.created_at.isoformat() if e.created_at else "",
+            e.acknowledged_at.isoformat() if e.acknowledged_at else "",
+            e.resolved_at.isoformat() if e.resolved_at else "",
+            who,
+            e.conversation.channel if e.conversation else "",
+            "" if e.recovery_day is None else e.recovery_day,
+            e.reason,
+        )
+        writer.writerow([csv_cell(v) for v in row])
+    return out.getvalue()

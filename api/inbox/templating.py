@@ -35,6 +35,7 @@ NOTICES = {
     "resolved": "Escalation resolved.",
     "patient_created": "Patient added.",
     "treatment_added": "Treatment added.",
+    "link_sent": "The chat link is on its way to the patient by text.",
     "staff_created": "Staff account created.",
     "staff_updated": "Staff account updated.",
     "settings_saved": "Clinic settings saved.",
@@ -42,6 +43,7 @@ NOTICES = {
 }
 ERRORS = {
     "already_resolved": "This escalation is already resolved.",
+    "link_not_sent": "The chat link was NOT sent: no phone number on file, or the patient opted out of SMS.",
     "note_required": "Write a resolution note: what was done and what the patient was told.",
     "empty_note": "The note is empty.",
     "empty_reply": "The reply is empty.",

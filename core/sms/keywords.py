@@ -64,7 +64,7 @@ def keyword_of(body: str | None, *, opt_out_type: str | None = None, opted_out: 
 
 
 # The words are in content/en/sms.yml (carrier keyword replies follow carrier rules: see that file).
-say = content.Area("sms", ("help", "stop", "start", "empty_message", "photo_received"))
+say = content.Area("sms", ("help", "stop", "start", "empty_message", "photo_received", "chat_link"))
 
 
 def help_text(clinic_name: str, clinic_phone: str) -> str:

@@ -3,6 +3,8 @@ CSRF, roles, the escalation actions, patients and the CSV import, the audit log.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -856,3 +858,40 @@ def test_a_clinic_without_an_on_call_phone_shows_a_red_banner(ib):
         assert (c.oncall_backup_phone, c.page_repeat_minutes, c.page_backup_after) == ("+12015550112", 3, 1)
     r = ib.post("/inbox/settings", {"name": "Glow Clinic", "page_repeat_minutes": "0", "timezone": "America/Chicago"})
     assert r.status_code == 422 and "repeat interval" in r.text
+
+
+def test_the_front_desk_texts_the_chat_link_through_the_outbox_consent_respected(ib):
+    from core.sms import set_opt_out
+
+    ids = ib.seed(channel="sms")
+    ib.staff("desk@clinic.test", "frontdesk")
+    ib.login("desk@clinic.test")
+    page = ib.client.get(f"/inbox/patients/{ids['patient']}").text
+    assert 'id="send-link"' in page
+    r = ib.post(f"/inbox/patients/{ids['patient']}/send-link")
+    assert r.headers["location"].endswith("done=link_sent")
+    with session_scope(ib.sf) as s:
+        token = s.get(Patient, ids["patient"]).chat_token
+        [row] = s.execute(select(OutboxMessage).where(OutboxMessage.purpose == "chat_link")).scalars().all()
+        assert row.to == "+12015550123" and f"/chat/{token}" in row.body and "STOP" in row.body
+        set_opt_out(s, "+12015550123", opted_out=True, keyword="STOP")
+    r = ib.post(f"/inbox/patients/{ids['patient']}/send-link")
+    assert r.headers["location"].endswith("error=link_not_sent")
+    assert "patient.chat_link_sent" in ib.audit_actions()
+
+
+def test_the_escalations_export_neutralises_spreadsheet_formulas(ib):
+    ids = ib.seed()
+    with session_scope(ib.sf) as s:
+        s.get(Patient, ids["patient"]).first_name = '=HYPERLINK("http://evil")'
+        s.get(Escalation, ids["esc"]).reason = "+cmd|' /C calc'!A0"
+    ib.staff("nurse@clinic.test")
+    ib.login("nurse@clinic.test")
+    r = ib.client.get("/inbox/escalations.csv")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(r.text)))
+    assert rows[0][:3] == ["id", "level", "status"] and len(rows) == 2
+    assert rows[1][6].startswith("'=HYPERLINK") and rows[1][9].startswith("'+cmd")
+    assert "there is pus" not in r.text  # no message text in the export
+    assert "escalation.export" in ib.audit_actions()
+    assert ib.new_client().get("/inbox/escalations.csv", follow_redirects=False).status_code in (303, 401)

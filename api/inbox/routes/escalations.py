@@ -53,6 +53,20 @@ def _inbox_rows(session, f: dict, names: dict) -> list[dict]:
 
 
 # ---------------------------------------------------------------------------- inbox
+@router.get("/inbox/escalations.csv")
+def export_escalations(request: Request, staff: CurrentStaff, session: SessionDep, status: str = "") -> Response:
+    """Every escalation as CSV (spreadsheet formulas neutralised); the export is audited."""
+    if status and status not in esc_service.STATUSES:
+        status = ""
+    body = inbox_service.escalations_csv(session, status=status or None)
+    audit_action(session, staff, "escalation.export", "escalation", "*", detail=f"status={status or 'all'}")
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="escalations.csv"', "Cache-Control": "no-store"},
+    )
+
+
 @router.get("/inbox")
 def inbox_page(
     request: Request,

@@ -124,6 +124,21 @@ def patient_page(
     )
 
 
+@router.post("/inbox/patients/{patient_id}/send-link", dependencies=[CSRF])
+def send_chat_link(
+    patient_id: str, request: Request, staff: CurrentStaff, session: SessionDep, container: ContainerDep
+) -> Response:
+    patient = session.get(Patient, patient_id[:64])
+    if patient is None:
+        return not_found(request, "patient")
+    try:
+        inbox_service.send_chat_link(session, patient, link=f"{container.settings.public_url}/chat/{patient.chat_token}")
+    except inbox_service.NotSendable:
+        return go(f"/inbox/patients/{patient.id}", error="link_not_sent")
+    audit_action(session, staff, "patient.chat_link_sent", "patient", patient.id)
+    return go(f"/inbox/patients/{patient.id}", done="link_sent")
+
+
 @router.post("/inbox/patients/{patient_id}/treatments", dependencies=[CSRF])
 def add_treatment(
     patient_id: str,
