@@ -279,14 +279,16 @@ def main() -> int:
         stack.start(wait=False)
         took = stack.wait_ready()
         base = f"http://127.0.0.1:{port}"
+        development = env.get("AFTERCARE_ENV", os.environ.get("AFTERCARE_ENV", "development")) in ("development", "test")
         print(
             "\n"
             f"  Aftercare assistant is ready ({took:.1f}s; {time.monotonic() - started:.1f}s since start)\n"
             f"    Web chat demo page : {base}/demo\n"
-            f"    SMS simulator      : {base}/simulator\n"
-            f"    Staff inbox        : {base}/inbox   (demo sign-in: see README)\n"
-            f"    API docs           : {base}/docs\n"
-            f"    Health             : {base}/healthz\n"
+            + (f"    SMS simulator      : {base}/simulator\n" if development else "")
+            + f"    Staff inbox        : {base}/inbox"
+            + ("   (demo sign-in: see README)\n" if development else "\n")
+            + (f"    API docs           : {base}/docs\n" if development else "")
+            + f"    Health             : {base}/healthz  (liveness: {base}/healthz/live)\n"
             + (f"    Integration token  : {env['AFTERCARE_API_TOKEN']}   (generated for this run)\n" if generated else "")
             + "  Ctrl-C stops everything.\n",
             flush=True,

@@ -18,6 +18,14 @@ def _oncall_set(container) -> bool:
         return bool(get_clinic(s).oncall_phone)
 
 
+@router.get("/healthz/live", tags=["health"])
+async def live() -> JSONResponse:
+    """Liveness: the process answers. Stays up while Rasa or the database is down, so a load balancer
+    or supervisor never pulls the one part that can still screen, escalate and answer safely
+    (readiness, with what is degraded, is /healthz)."""
+    return JSONResponse({"status": "alive"})
+
+
 @router.get("/healthz", tags=["health"])
 async def healthz(container: ContainerDep) -> JSONResponse:
     missing = []

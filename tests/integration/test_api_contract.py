@@ -229,3 +229,11 @@ def test_new_sessions_from_one_address_are_limited(api):
 
     api.app.state.container.session_rate = PerKeyRate(2)
     assert [api.post("/api/v1/chat/sessions", json={}).status_code for _ in range(3)] == [201, 201, 429]
+
+
+def test_liveness_stays_up_while_readiness_says_what_is_missing(api):
+    api.app.state.container.assistant.down = True
+    assert api.get("/healthz").status_code == 503
+    live = api.get("/healthz/live")
+    assert live.status_code == 200 and live.json() == {"status": "alive"}
+    api.app.state.container.assistant.down = False
