@@ -895,3 +895,15 @@ def test_the_escalations_export_neutralises_spreadsheet_formulas(ib):
     assert "there is pus" not in r.text  # no message text in the export
     assert "escalation.export" in ib.audit_actions()
     assert ib.new_client().get("/inbox/escalations.csv", follow_redirects=False).status_code in (303, 401)
+
+
+def test_a_patient_waiting_in_a_taken_over_conversation_is_marked_until_staff_reply(ib):
+    ids = ib.seed()
+    ib.staff("nurse@clinic.test")
+    ib.login("nurse@clinic.test")
+    assert ib.post(f"/inbox/conversations/{ids['conv']}/takeover", {"return_to": "/inbox"}).status_code == 303
+    r = ib.client.post(f"/api/v1/chat/sessions/{ids['session_key']}/messages", json={"text": "hello? is anyone there"})
+    assert r.status_code == 200
+    assert "waiting for a reply" in ib.client.get("/inbox").text
+    ib.post(f"/inbox/conversations/{ids['conv']}/reply", {"text": "Hi Ana, Joy here, I'm looking now.", "return_to": "/inbox"})
+    assert "waiting for a reply" not in ib.client.get("/inbox").text

@@ -80,6 +80,7 @@ def inbox_page(
     names = staff_names(session)
     rows = _inbox_rows(session, f, names)
     takeovers = inbox_service.taken_over(session)
+    waiting = inbox_service.waiting_for_staff(session, [c.id for c in takeovers])
     problems = inbox_service.delivery_problems(session)
     audit_action(session, staff, "inbox.view", "escalation", "*", detail=f"status={f['_status']} rows={len(rows)}")
     query = {k: v for k, v in (("level", level), ("status", f["_status"]), ("assignee", assignee)) if v}
@@ -97,6 +98,7 @@ def inbox_page(
                     "who": who(c, c.patient),
                     "by": names.get(c.takeover_by, ""),
                     "channel": CHANNEL_LABELS.get(c.channel, c.channel),
+                    "waiting": c.id in waiting,
                 }
                 for c in takeovers
             ],
