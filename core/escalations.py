@@ -168,6 +168,20 @@ def list_escalations(
     return list(session.execute(q.order_by(*severity_order()).limit(limit)).scalars())
 
 
+# How soon a clinician must acknowledge (response-time targets, PagerDuty-style): past it the
+# inbox marks the escalation overdue. Routine ones have no clock.
+RESPONSE_TARGET_S: dict[str, int] = {Level.EMERGENCY.value: 5 * 60, Level.URGENT.value: 15 * 60}
+
+
+def is_overdue(esc: Escalation, now: datetime) -> bool:
+    """Unacknowledged past its level's response-time target."""
+    target = RESPONSE_TARGET_S.get(esc.level)
+    if target is None or esc.status != EscalationStatus.OPEN.value or esc.created_at is None:
+        return False
+    created = esc.created_at if esc.created_at.tzinfo else esc.created_at.replace(tzinfo=now.tzinfo)
+    return (now - created).total_seconds() >= target
+
+
 def may_handle(role: str, level: str) -> bool:
     """Who may acknowledge or resolve: urgent and emergency findings need a clinician (or an admin);
     the front desk handles routine ones. Acknowledging clears the clinicians' overdue marker, so a

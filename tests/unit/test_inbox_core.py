@@ -510,3 +510,29 @@ def test_csv_import_with_a_nul_byte_is_not_a_500(s):
     """Issue #16 item 11: the csv module refuses NUL ('line contains NUL'); the import drops it."""
     report = inbox.import_patients_csv(s, b"first_name,phone,performed_on\nA\x00na,+12015550141,2026-11-20\n", today=TODAY)
     assert report.error is None and report.created == 1 and report.rows[0].name.strip() == "Ana"
+
+
+def test_response_time_targets_by_level(s):
+    """An emergency is overdue after 5 unacknowledged minutes, an urgent one after 15; routine never."""
+    from datetime import timedelta
+
+    from core.escalations import is_overdue
+    from core.models import Conversation, Escalation
+
+    conv = Conversation(channel="web")
+    s.add(conv)
+    s.flush()
+    made = {}
+    for level in ("emergency", "urgent", "routine"):
+        e = Escalation(conversation_id=conv.id, level=level, status="open", reason="r")
+        s.add(e)
+        s.flush()
+        made[level] = e
+    t0 = made["emergency"].created_at
+    assert not is_overdue(made["emergency"], t0 + timedelta(minutes=4))
+    assert is_overdue(made["emergency"], t0 + timedelta(minutes=5, seconds=1))
+    assert not is_overdue(made["urgent"], t0 + timedelta(minutes=10))
+    assert is_overdue(made["urgent"], t0 + timedelta(minutes=16))
+    assert not is_overdue(made["routine"], t0 + timedelta(days=2))
+    made["emergency"].status = "acknowledged"
+    assert not is_overdue(made["emergency"], t0 + timedelta(hours=1))

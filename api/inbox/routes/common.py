@@ -15,6 +15,7 @@ from api.container import Container
 from api.inbox.auth import require_role, verify_csrf
 from api.inbox.templating import age_text, as_utc, render
 from core import audit
+from core import escalations as esc_service
 from core import inbox as inbox_service
 from core import staff as staff_service
 from core.clinic import clinic_today, get_clinic
@@ -25,7 +26,6 @@ from core.recovery import recovery_for_conversation
 LEVEL_LABELS = {"emergency": "EMERGENCY", "urgent": "URGENT", "routine": "Routine"}
 STATUS_LABELS = {"open": "Not acknowledged", "acknowledged": "Acknowledged", "resolved": "Resolved"}
 CHANNEL_LABELS = {"sms": "SMS", "web": "Web chat"}
-STALE_AFTER_S = 15 * 60  # an unacknowledged urgent/emergency older than this is flagged as overdue
 STATUS_FILTERS = {
     "active": ACTIVE_ESCALATION_STATUSES,
     "open": ("open",),
@@ -93,7 +93,7 @@ def escalation_row(e: Escalation, *, now: datetime, names: dict[str, str], tz: Z
         "status": e.status,
         "status_label": STATUS_LABELS.get(e.status, e.status),
         "stands_out": unacked and serious,
-        "stale": unacked and serious and age_s >= STALE_AFTER_S,
+        "stale": esc_service.is_overdue(e, now),  # past its level's response-time target
         "patient_name": who(conv, e.patient),
         "patient_id": e.patient_id,
         "channel": conv.channel if conv else "",
