@@ -30,8 +30,9 @@ from api.limits import BodySizeLimit
 from api.rasa_client import RasaAssistant
 from api.routes import checkins, health, integration, twilio_sms, webchat, widget
 from api.security import install_security_headers
+from api.sms.media_fetcher import make_fetcher
 from api.sms.twilio_sender import make_sender
-from core import paging
+from core import media, paging
 from core.clock import SystemClock
 from core.conversations import ConversationService
 from core.db import make_engine, make_session_factory, session_scope
@@ -92,10 +93,35 @@ async def _paging_worker(container: Container) -> None:
         await asyncio.sleep(container.paging_interval_s)
 
 
+def fetch_media_once(container: Container) -> int:
+    """Fetch the photos patients sent (outside any transaction), then keep them."""
+    if container.media_fetcher is None:
+        return 0
+    with session_scope(container.session_factory) as s:
+        todo = media.pending(s)
+    stored = 0
+    for media_id, url in todo:
+        result = media.fetch(url, container.media_fetcher)
+        with session_scope(container.session_factory) as s:
+            stored += media.record(s, media_id, result) == "stored"
+    return stored
+
+
+async def _media_worker(container: Container) -> None:
+    """Fetch MMS photos so staff can see them in the inbox."""
+    while True:
+        try:
+            await asyncio.to_thread(fetch_media_once, container)
+        except Exception:  # keep trying; never die
+            log.exception("fetching photos failed; will retry")
+        await asyncio.sleep(container.media_interval_s)
+
+
 # what runs in the app's lifespan (create_app(start_workers=False) runs none of them)
 BACKGROUND_WORKERS: tuple[Worker, ...] = (
     _spool_worker,  # replay messages spooled while the database was down
     _paging_worker,  # repeat on-call pages until someone acknowledges
+    _media_worker,  # fetch the photos patients send by MMS
     twilio_sms.sms_dispatch_worker,  # send the outbox
     twilio_sms.sms_recovery_worker,  # answer inbound SMS stored but never answered
     checkins.checkin_worker,  # queue the proactive check-ins that are due
@@ -166,6 +192,8 @@ def create_app(
         conversations=conversations,
         sms_sender=sender,
         sms_channel=sms_channel,
+        # photos are fetched with the Twilio account's credentials; without Twilio there is nothing to fetch from
+        media_fetcher=make_fetcher(settings) if settings.twilio_enabled else None,
     )
 
     @contextlib.asynccontextmanager

@@ -16,6 +16,7 @@ from api.sms.runtime import SmsRuntime
 from core.clock import SystemClock
 from core.conversations import ConversationService
 from core.dispatch import DispatchPolicy
+from core.media import MediaFetcher
 from core.ports import Assistant, SmsSender
 from core.settings import Settings
 from core.sms import SmsChannel
@@ -34,6 +35,8 @@ class Container:
     sms_sender: SmsSender  # Twilio, or the local outbox when Twilio is not configured (tests pass a fake)
     sms_channel: SmsChannel
     sms_dispatch_policy: DispatchPolicy = field(default_factory=DispatchPolicy)
+    media_fetcher: MediaFetcher | None = None  # MMS photos (api/sms/media_fetcher.py); None: not fetched
+    media_interval_s: float = 2.0
     # web chat limits (api/limits.py): messages per session per minute; new sessions per client address
     chat_messages_per_minute: int = CHAT_MESSAGES_PER_MINUTE
     session_rate: PerKeyRate = field(default_factory=lambda: PerKeyRate(SESSIONS_PER_MINUTE_PER_IP))

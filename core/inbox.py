@@ -21,7 +21,7 @@ from core import escalations as esc_service
 from core import outbox
 from core import patients as patient_service
 from core.db import now_of
-from core.enums import ACTIVE_ESCALATION_STATUSES, UNDELIVERED_STATUSES
+from core.enums import ACTIVE_ESCALATION_STATUSES, UNDELIVERED_STATUSES, Author
 from core.models import Conversation, Escalation, Message, OutboxMessage, Patient, StaffUser, Treatment
 
 log = logging.getLogger("aftercare.inbox")
@@ -188,7 +188,7 @@ def waiting_for_staff(session: Session, conversation_ids: list[str]) -> set[str]
     latest = (
         select(Message.conversation_id, func.max(Message.created_at).label("at"))
         # people only: the assistant's "a team member will reply here" answers nobody
-        .where(Message.conversation_id.in_(conversation_ids), Message.author.in_(("patient", "staff")))
+        .where(Message.conversation_id.in_(conversation_ids), Message.author.in_((Author.PATIENT.value, Author.STAFF.value)))
         .group_by(Message.conversation_id)
         .subquery()
     )
@@ -464,50 +464,3 @@ def send_chat_link(session: Session, patient: Patient, *, link: str) -> None:
         raise NotSendable("the patient has opted out of SMS")
     body = sms_say("chat_link", clinic_name=get_clinic(session).name, link=link)
     outbox.enqueue(session, to=patient.phone, body=body, purpose="chat_link")
-
-
-# ---------------------------------------------------------------- export
-EXPORT_COLUMNS = (
-    "id",
-    "level",
-    "status",
-    "created_at",
-    "acknowledged_at",
-    "resolved_at",
-    "patient",
-    "channel",
-    "recovery_day",
-    "reason",
-)
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: object) -> str:
-    """A spreadsheet cannot run it: a cell starting with = + - @ (or a tab/CR) gets a leading quote (OWASP)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-def escalations_csv(session: Session, *, status: str | None = None) -> str:
-    """The escalations as CSV for the clinic's records (no message text: reasons and levels only)."""
-    from core.escalations import list_escalations
-
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(EXPORT_COLUMNS)
-    for e in list_escalations(session, status=status or None, limit=10_000):
-        who = " ".join(x for x in ((e.patient.first_name, e.patient.last_name) if e.patient else ()) if x) or "not on file"
-        row = (
-            e.id,
-            e.level,
-            e.status,
-            e.created_at.isoformat() if e.created_at else "",
-            e.acknowledged_at.isoformat() if e.acknowledged_at else "",
-            e.resolved_at.isoformat() if e.resolved_at else "",
-            who,
-            e.conversation.channel if e.conversation else "",
-            "" if e.recovery_day is None else e.recovery_day,
-            e.reason,
-        )
-        writer.writerow([csv_cell(v) for v in row])
-    return out.getvalue()

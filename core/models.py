@@ -11,6 +11,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -285,6 +286,24 @@ class SmsOptOut(Base):
     keyword = Column(String(32), nullable=True)  # the word the patient sent (STOP, START, ...)
     source = Column(String(24), nullable=False, default="keyword")  # keyword | twilio_opt_out | provider_error | staff
     updated_at = Column(TZDateTime, nullable=False, info=STAMP_UPDATE)
+
+
+class MessageMedia(Base):
+    """A photo a patient sent (MMS), fetched from the provider and kept here so every API replica
+    can show it to staff. Only images, at most core.media.MAX_BYTES each."""
+
+    __tablename__ = "message_media"
+    id = Column(String(32), primary_key=True, default=new_id)
+    message_id = Column(String(32), ForeignKey("messages.id", ondelete="CASCADE"), nullable=False, index=True)
+    source_url = Column(String(1000), nullable=False)
+    status = Column(String(16), nullable=False, default="pending", index=True)  # pending | stored | failed
+    content_type = Column(String(64), nullable=True)
+    size = Column(Integer, nullable=True)
+    data = Column(LargeBinary, nullable=True)
+    error = Column(String(300), nullable=True)
+    attempts = Column(Integer, nullable=False, default=0)
+    created_at = Column(TZDateTime, nullable=False, info=STAMP_CREATE)
+    fetched_at = Column(TZDateTime, nullable=True)
 
 
 # ------------------------------------------------------------ the audit log is append-only in the database

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from core import escalations as esc_service
+from core import media
 from core.db import now_of, session_scope
 from core.enums import ESCALATING_LEVELS, Channel
 from core.inbound import clean_text
@@ -108,6 +109,8 @@ def replay_spooled(service: ConversationService, record: dict[str, Any]) -> None
         )
         if not created:
             return
+        if msg.media_urls:
+            media.register(s, msg)
         msg.status = "answered"
         msg.processed_at = now_of(s)
         if record.get("level") in ESCALATING_LEVELS:

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError, InvalidRequestError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import escalations as esc_service
-from core import outbox, paging
+from core import media, outbox, paging
 from core.clinic import clinic_today, get_clinic
 from core.conversations import ConversationService
 from core.db import now_of, session_scope
@@ -177,6 +177,7 @@ class SmsChannel:
             queued = 0
             text = (inbound.body or "").strip()
             if inbound.media_urls:
+                media.register(s, msg)  # fetched in the background, shown to staff in the inbox
                 queued += self._photos(s, conv, msg, text, opted_out)
             if not text:
                 if not inbound.media_urls:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 18:48:52.306812
+Create Date: 2026-11-29 19:08:53.234269
 """
 from alembic import op
 import sqlalchemy as sa
@@ -210,6 +210,25 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_escalations_patient_id'), ['patient_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_escalations_status'), ['status'], unique=False)
 
+    op.create_table('message_media',
+    sa.Column('id', sa.String(length=32), nullable=False),
+    sa.Column('message_id', sa.String(length=32), nullable=False),
+    sa.Column('source_url', sa.String(length=1000), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('content_type', sa.String(length=64), nullable=True),
+    sa.Column('size', sa.Integer(), nullable=True),
+    sa.Column('data', sa.LargeBinary(), nullable=True),
+    sa.Column('error', sa.String(length=300), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('fetched_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['message_id'], ['messages.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('message_media', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_message_media_message_id'), ['message_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_message_media_status'), ['status'], unique=False)
+
     op.create_table('escalation_events',
     sa.Column('id', sa.String(length=32), nullable=False),
     sa.Column('escalation_id', sa.String(length=32), nullable=False),
@@ -308,6 +327,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_escalation_events_escalation_id'))
 
     op.drop_table('escalation_events')
+    with op.batch_alter_table('message_media', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_message_media_status'))
+        batch_op.drop_index(batch_op.f('ix_message_media_message_id'))
+
+    op.drop_table('message_media')
     with op.batch_alter_table('escalations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_escalations_status'))
         batch_op.drop_index(batch_op.f('ix_escalations_patient_id'))

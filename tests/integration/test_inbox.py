@@ -907,3 +907,28 @@ def test_a_patient_waiting_in_a_taken_over_conversation_is_marked_until_staff_re
     assert "waiting for a reply" in ib.client.get("/inbox").text
     ib.post(f"/inbox/conversations/{ids['conv']}/reply", {"text": "Hi Ana, Joy here, I'm looking now.", "return_to": "/inbox"})
     assert "waiting for a reply" not in ib.client.get("/inbox").text
+
+
+def test_staff_see_a_patients_photo_as_a_thumbnail_every_view_audited(ib):
+    from core.models import MessageMedia
+
+    ids = ib.seed(channel="sms")
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+    with session_scope(ib.sf) as s:
+        m = Message(conversation_id=ids["conv"], direction="in", author="patient", channel="sms", text="", media_urls=["u"])
+        s.add(m)
+        s.flush()
+        row = MessageMedia(message_id=m.id, source_url="u", status="stored", content_type="image/png", data=png, size=len(png))
+        failed = MessageMedia(message_id=m.id, source_url="v", status="failed", error="the provider answered 404")
+        s.add_all([row, failed])
+        s.flush()
+        media_id = row.id
+    assert ib.client.get(f"/inbox/media/{media_id}", follow_redirects=False).status_code in (303, 401)
+    ib.staff("nurse@clinic.test")
+    ib.login("nurse@clinic.test")
+    page = ib.client.get(f"/inbox/escalations/{ids['esc']}").text
+    assert f'src="/inbox/media/{media_id}"' in page and "could not be fetched (the provider answered 404)" in page
+    r = ib.client.get(f"/inbox/media/{media_id}")
+    assert r.status_code == 200 and r.content == png and r.headers["content-type"] == "image/png"
+    assert "no-store" in r.headers["cache-control"]
+    assert "media.view" in ib.audit_actions()

@@ -73,6 +73,8 @@ class FakeTwilio:
     def __init__(self) -> None:
         self.requests: list[dict] = []
         self.script: list[tuple[int, dict]] = []  # answered in order; then 201
+        self.media_requests: list[dict] = []
+        self.photo = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64  # the first bytes of a PNG
         self.lock = threading.Lock()
         fake = self
 
@@ -99,6 +101,22 @@ class FakeTwilio:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
+
+            def do_GET(self) -> None:  # noqa: N802  (an MMS photo, behind the account's basic auth)
+                auth = self.headers.get("authorization", "")
+                user = b64decode(auth.split(" ", 1)[1]).decode().split(":", 1)[0] if auth.startswith("Basic ") else ""
+                with fake.lock:
+                    fake.media_requests.append({"path": self.path, "user": user})
+                if "/Media/" not in self.path or user != ACCOUNT_SID:
+                    self.send_response(401)
+                    self.end_headers()
+                    return
+                body = fake.photo
+                self.send_response(200)
+                self.send_header("Content-Type", "image/png")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
 
             def log_message(self, *args) -> None:
                 pass
@@ -860,3 +878,18 @@ def test_a_known_patient_texting_from_a_local_format_number_is_linked(env: Env) 
     [msg] = env.answered(1)
     conv = env.q(lambda s: s.get(Conversation, msg.conversation_id))
     assert conv.phone == PHONE and conv.patient_id is not None
+
+
+def test_a_photo_sent_by_mms_is_fetched_with_the_account_credentials_and_shown_only_to_staff(twilio_env) -> None:
+    e, fake = twilio_env
+    e.container.media_interval_s = 0.05
+    url = f"{fake.base_url}/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/MM1/Media/ME1"
+    assert e.sms("", NumMedia="1", MediaUrl0=url).status_code == 200
+    from core.models import MessageMedia
+
+    row = wait_for(lambda: e.q(lambda s: s.execute(select(MessageMedia)).scalars().first()), what="the media row")
+    wait_for(lambda: e.q(lambda s: s.get(MessageMedia, row.id).status == "stored"), what="the stored photo")
+    assert fake.media_requests[0]["user"] == ACCOUNT_SID  # fetched with the account's credentials
+    stored = e.q(lambda s: s.get(MessageMedia, row.id))
+    assert stored.content_type == "image/png" and stored.data == fake.photo
+    assert e.http.get(f"/inbox/media/{row.id}", follow_redirects=False).status_code in (303, 401)  # signed out

@@ -17,6 +17,7 @@ from api.inbox.templating import age_text, as_utc, render
 from core import audit
 from core import escalations as esc_service
 from core import inbox as inbox_service
+from core import media as media_service
 from core import staff as staff_service
 from core.clinic import clinic_today, get_clinic
 from core.enums import ACTIVE_ESCALATION_STATUSES, CLINICIAN_LEVELS
@@ -126,7 +127,9 @@ def conversation_context(
     reply_to, not_sendable = (None, None)
     if conv is not None and conv.channel == "sms":
         reply_to, not_sendable = inbox_service.reply_target(session, conv)
+    photos = media_service.for_messages(session, [m.id for m in messages])
     return {
+        "photos": photos,
         "conv": conv,
         "patient": patient,
         "who": who(conv, patient),

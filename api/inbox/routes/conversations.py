@@ -21,7 +21,7 @@ from api.inbox.routes.common import (
 from api.inbox.templating import as_utc, render
 from core import escalations as esc_service
 from core import inbox as inbox_service
-from core.models import Conversation
+from core.models import Conversation, MessageMedia
 
 router = APIRouter(include_in_schema=False)
 
@@ -166,3 +166,21 @@ def handback(
     if inbox_service.hand_back(session, conversation=conv, staff=staff):
         audit_action(session, staff, "conversation.handback", "conversation", conv.id)
     return go(_return_to(return_to, conv), done="handed_back")
+
+
+@router.get("/inbox/media/{media_id}")
+def patient_photo(media_id: str, request: Request, staff: CurrentStaff, session: SessionDep) -> Response:
+    """A photo a patient sent: signed-in staff only, every view audited, never cached."""
+    row = session.get(MessageMedia, media_id[:32])
+    if row is None or row.status != "stored" or not row.data:
+        return not_found(request, "photo")
+    audit_action(session, staff, "media.view", "media", row.id)
+    return Response(
+        row.data,
+        media_type=row.content_type or "application/octet-stream",
+        headers={
+            "Cache-Control": "no-store, private",
+            "Content-Disposition": "inline",
+            "Content-Security-Policy": "default-src 'none'; img-src 'self'; sandbox",
+        },
+    )

@@ -27,6 +27,7 @@ from api.inbox.routes.common import (
 )
 from api.inbox.templating import render
 from core import escalations as esc_service
+from core import export
 from core import inbox as inbox_service
 from core import staff as staff_service
 from core.db import now_of
@@ -58,7 +59,7 @@ def export_escalations(request: Request, staff: CurrentStaff, session: SessionDe
     """Every escalation as CSV (spreadsheet formulas neutralised); the export is audited."""
     if status and status not in esc_service.STATUSES:
         status = ""
-    body = inbox_service.escalations_csv(session, status=status or None)
+    body = export.escalations_csv(session, status=status or None)
     audit_action(session, staff, "escalation.export", "escalation", "*", detail=f"status={status or 'all'}")
     return Response(
         body,

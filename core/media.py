@@ -1,0 +1,118 @@
+"""Photos patients send (MMS): registered when the SMS is stored, fetched in the background through
+the MediaFetcher port (the Twilio adapter, with the account's credentials), kept in the database
+(so every replica can show them), and shown only to signed-in staff.
+
+Only images are kept, checked by their first bytes as well as their declared type, and at most
+``MAX_BYTES`` each; anything else is recorded as failed with a reason staff can read.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.db import now_of
+from core.models import Message, MessageMedia
+
+log = logging.getLogger("aftercare.media")
+
+MAX_BYTES = 5 * 1024 * 1024
+MAX_ATTEMPTS = 5
+IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "image/heic", "image/heif"})
+
+
+@dataclass(frozen=True)
+class Fetched:
+    content_type: str
+    data: bytes
+
+
+class MediaError(RuntimeError):
+    """The media could not be fetched; ``permanent`` when retrying cannot help."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class MediaFetcher(Protocol):
+    def fetch(self, url: str, *, max_bytes: int) -> Fetched: ...
+
+
+def looks_like_an_image(data: bytes) -> str | None:
+    """The image type the bytes really are (magic numbers), or None."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return "image/gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data[4:8] == b"ftyp" and data[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"heif"):
+        return "image/heic"
+    return None
+
+
+def register(session: Session, message: Message) -> list[MessageMedia]:
+    """One pending row per media URL of an inbound message (fetched later by :func:`fetch_pending`)."""
+    rows = [MessageMedia(message_id=message.id, source_url=url[:1000]) for url in (message.media_urls or [])]
+    session.add_all(rows)
+    return rows
+
+
+def pending(session: Session, *, limit: int = 10) -> list[tuple[str, str]]:
+    """(id, url) of photos still to fetch. The fetch itself runs outside any transaction (no lock is
+    held while the provider answers); two replicas fetching the same photo store it once."""
+    rows = session.execute(
+        select(MessageMedia.id, MessageMedia.source_url)
+        .where(MessageMedia.status == "pending")
+        .order_by(MessageMedia.created_at)
+        .limit(limit)
+    ).all()
+    return [(r[0], r[1]) for r in rows]
+
+
+def fetch(url: str, fetcher: MediaFetcher) -> Fetched | MediaError:
+    """Fetch one photo and check it is an image we keep (no database involved)."""
+    try:
+        got = fetcher.fetch(url, max_bytes=MAX_BYTES)
+    except MediaError as exc:
+        return exc
+    kind = looks_like_an_image(got.data)
+    if kind is None or got.content_type.split(";")[0].strip().lower() not in IMAGE_TYPES:
+        return MediaError(f"not an image we keep ({got.content_type[:40]})", permanent=True)
+    return Fetched(kind, got.data)
+
+
+def record(session: Session, media_id: str, result: Fetched | MediaError) -> str:
+    """Keep the photo (or the reason it failed). Returns the row's status."""
+    row = session.get(MessageMedia, media_id)
+    if row is None or row.status != "pending":
+        return row.status if row is not None else "gone"
+    row.attempts = (row.attempts or 0) + 1
+    if isinstance(result, Fetched):
+        row.content_type, row.data, row.size = result.content_type, result.data, len(result.data)
+        row.status, row.error, row.fetched_at = "stored", None, now_of(session)
+    else:
+        row.error = str(result)[:300]
+        if result.permanent or row.attempts >= MAX_ATTEMPTS:
+            row.status = "failed"
+        log.warning("photo %s not fetched (attempt %d)", row.id, row.attempts)
+    return row.status
+
+
+def for_messages(session: Session, message_ids: list[str]) -> dict[str, list[MessageMedia]]:
+    """The media of these messages (without their bytes loaded twice), by message id."""
+    if not message_ids:
+        return {}
+    out: dict[str, list[MessageMedia]] = {}
+    for row in session.execute(
+        select(MessageMedia).where(MessageMedia.message_id.in_(message_ids)).order_by(MessageMedia.created_at)
+    ).scalars():
+        out.setdefault(row.message_id, []).append(row)
+    return out
