@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
-from api.limits import CHAT_MESSAGES_PER_MINUTE, SESSIONS_PER_MINUTE_PER_IP, PerKeyRate
+from api.limits import CHAT_MESSAGES_PER_MINUTE
 from api.sms.runtime import SmsRuntime
 from core.clock import SystemClock
 from core.conversations import ConversationService
@@ -37,9 +37,8 @@ class Container:
     sms_dispatch_policy: DispatchPolicy = field(default_factory=DispatchPolicy)
     media_fetcher: MediaFetcher | None = None  # MMS photos (api/sms/media_fetcher.py); None: not fetched
     media_interval_s: float = 2.0
-    # web chat limits (api/limits.py): messages per session per minute; new sessions per client address
+    # web chat limit (api/limits.py): messages per session per minute
     chat_messages_per_minute: int = CHAT_MESSAGES_PER_MINUTE
-    session_rate: PerKeyRate = field(default_factory=lambda: PerKeyRate(SESSIONS_PER_MINUTE_PER_IP))
     # how often the background workers run (seconds)
     spool_interval_s: float = 3.0
     paging_interval_s: float = 15.0  # how often due repeat pages are looked for (core/paging.py)

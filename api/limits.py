@@ -6,16 +6,14 @@
 - A web chat session may send ``CHAT_MESSAGES_PER_MINUTE`` messages a minute (counted in the
   database, so every replica sees the same count). A message over the limit is still screened:
   **a red flag is never rate-limited out of its escalation**; only ordinary messages get 429.
-- New chat sessions are limited per client address (``SESSIONS_PER_MINUTE_PER_IP``), in memory
-  per process (a flood from one address; not a security boundary behind a shared proxy).
+- New chat sessions are NOT limited per client address: behind the clinic's reverse proxy every
+  patient has the proxy's address, so such a limit would refuse real patients (open: a limit keyed
+  on a trusted X-Forwarded-For).
 """
 
 from __future__ import annotations
 
 import json
-import threading
-import time
-from collections import deque
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -24,7 +22,6 @@ from core.inbox import MAX_IMPORT_BYTES
 DEFAULT_MAX_BODY = 64 * 1024
 LARGE_BODY_PATHS = {"/inbox/patients/import": MAX_IMPORT_BYTES + 64 * 1024}
 CHAT_MESSAGES_PER_MINUTE = 20
-SESSIONS_PER_MINUTE_PER_IP = 30
 RETRY_AFTER_S = 30
 
 
@@ -91,26 +88,3 @@ class BodySizeLimit:
             return await receive()
 
         await self.app(scope, replay, send)
-
-
-class PerKeyRate:
-    """At most ``limit`` events per ``window_s`` seconds per key (a sliding window, in memory)."""
-
-    def __init__(self, limit: int, window_s: float = 60.0, clock=time.monotonic) -> None:
-        self.limit, self.window_s, self.clock = limit, window_s, clock
-        self._events: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def allow(self, key: str) -> bool:
-        now = self.clock()
-        with self._lock:
-            events = self._events.setdefault(key, deque())
-            while events and now - events[0] >= self.window_s:
-                events.popleft()
-            if len(events) >= self.limit:
-                return False
-            events.append(now)
-            if len(self._events) > 10_000:  # forget idle keys
-                for k in [k for k, v in self._events.items() if not v or now - v[-1] >= self.window_s]:
-                    del self._events[k]
-            return True

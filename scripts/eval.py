@@ -49,7 +49,8 @@ async def _triage_via_api(base: str, token: str, items: list[dict], concurrency:
             async with sem:
                 body: dict = {}
                 if item.get("day") is not None:
-                    phone = f"+1555{stamp:05d}{i:04d}"[:15]
+                    # a whole US number (11 digits): the area code varies per run, the rest per message
+                    phone = f"+1{201 + stamp % 700:03d}{200 + i // 10000:03d}{i % 10000:04d}"
                     r = await c.post(
                         "/api/v1/patients",
                         json={

@@ -222,18 +222,3 @@ def test_a_message_flood_is_429_but_a_red_flag_in_it_still_escalates(api):
     assert r.status_code == 429 and r.headers["retry-after"] and "detail" in r.json()
     red = api.post(f"/api/v1/chat/sessions/{sid}/messages", json={"text": "my lips are swelling and I can't breathe"})
     assert red.status_code == 200 and red.json()["escalation"]["level"] == "emergency"
-
-
-def test_new_sessions_from_one_address_are_limited(api):
-    from api.limits import PerKeyRate
-
-    api.app.state.container.session_rate = PerKeyRate(2)
-    assert [api.post("/api/v1/chat/sessions", json={}).status_code for _ in range(3)] == [201, 201, 429]
-
-
-def test_liveness_stays_up_while_readiness_says_what_is_missing(api):
-    api.app.state.container.assistant.down = True
-    assert api.get("/healthz").status_code == 503
-    live = api.get("/healthz/live")
-    assert live.status_code == 200 and live.json() == {"status": "alive"}
-    api.app.state.container.assistant.down = False
