@@ -33,12 +33,22 @@ class MessageIn(BaseModel):
     text: str
 
 
-def _conversation(session, session_id: str) -> Conversation:
+# A web chat session id is a bearer secret for the transcript: it stops working after this many idle
+# days (the widget then opens a new session by itself; staff keep the whole conversation).
+CHAT_SESSION_IDLE_DAYS = 30
+
+
+def _conversation(session, session_id: str, now: datetime) -> Conversation:
     if not session_id or len(session_id) > 128:
         raise HTTPException(status_code=404, detail="unknown chat session")
     conv = session.execute(select(Conversation).where(Conversation.session_key == session_id)).scalar_one_or_none()
     if conv is None:
         raise HTTPException(status_code=404, detail="unknown chat session")
+    last = conv.last_message_at or conv.created_at
+    if last is not None:
+        last = last if last.tzinfo else last.replace(tzinfo=now.tzinfo)
+        if now - last > timedelta(days=CHAT_SESSION_IDLE_DAYS):
+            raise HTTPException(status_code=404, detail="chat session expired")
     return conv
 
 
@@ -73,7 +83,7 @@ async def post_message(session_id: str, body: MessageIn, container: ContainerDep
 
     def store() -> str:
         with session_scope(container.session_factory) as s:
-            conv = _conversation(s, session_id)
+            conv = _conversation(s, session_id, container.clock.now())
             if _recent_messages(s, conv.id, container.clock.now()) >= container.chat_messages_per_minute:
                 # a flood: ordinary messages wait, but a red flag is never rate-limited out of its escalation
                 if not service.screener.screen(text, None).escalates:
@@ -114,7 +124,7 @@ def _recent_messages(s, conversation_id: str, now: datetime) -> int:
 def list_messages(session_id: str, container: ContainerDep, after: str | None = Query(None, max_length=64)) -> dict:
     """The transcript for the widget (history after reload; polling for staff replies)."""
     with session_scope(container.session_factory) as s:
-        conv = _conversation(s, session_id)
+        conv = _conversation(s, session_id, container.clock.now())
         q = select(Message).where(Message.conversation_id == conv.id).order_by(Message.created_at, Message.id)
         rows = list(s.execute(q).scalars())
         if after:

@@ -222,3 +222,16 @@ def test_a_message_flood_is_429_but_a_red_flag_in_it_still_escalates(api):
     assert r.status_code == 429 and r.headers["retry-after"] and "detail" in r.json()
     red = api.post(f"/api/v1/chat/sessions/{sid}/messages", json={"text": "my lips are swelling and I can't breathe"})
     assert red.status_code == 200 and red.json()["escalation"]["level"] == "emergency"
+
+
+def test_an_idle_chat_session_expires_and_the_history_stays_with_staff(api, fixed_clock):
+    """Issue #16 item 16: a session id is a bearer secret for the transcript; it stops working after 30
+    idle days (the widget opens a new session on 404 by itself)."""
+    sid = new_session(api)
+    assert api.post(f"/api/v1/chat/sessions/{sid}/messages", json={"text": "can I wear makeup?"}).status_code == 200
+    fixed_clock.advance(days=29)
+    assert api.get(f"/api/v1/chat/sessions/{sid}/messages").status_code == 200
+    fixed_clock.advance(days=2)
+    r = api.get(f"/api/v1/chat/sessions/{sid}/messages")
+    assert r.status_code == 404 and r.json()["detail"] == "chat session expired"
+    assert api.post(f"/api/v1/chat/sessions/{sid}/messages", json={"text": "hello"}).status_code == 404
