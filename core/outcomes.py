@@ -16,15 +16,12 @@ that opted out, a message replayed after a database outage) calls these function
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from core import escalations as esc_service
 from core import paging
-from core.clinic import get_clinic
-from core.db import now_of
 from core.enums import CLINICIAN_LEVELS
 from core.escalations import EscalationChange
 from core.triage import TriageResult, patient_reply, reason_text, reply_language
@@ -89,10 +86,7 @@ def escalate(
     if page and level in PAGED_LEVELS and (change.created or change.raised or change.reopened):
         paging.page(session, change.escalation, public_url=public_url)
     elif not page and level in PAGED_LEVELS and (change.created or change.raised):
-        # paged already (during a database outage): repeats continue from now until someone acknowledges
-        esc = change.escalation
-        esc.page_count = max(esc.page_count or 0, 1)
-        esc.next_page_at = now_of(session) + timedelta(minutes=max(get_clinic(session).page_repeat_minutes or 0, 1))
+        paging.paged_elsewhere(session, change.escalation)  # repeats continue from now until someone acknowledges
     return change
 
 

@@ -30,7 +30,7 @@ from core import audit, outbox
 from core.clinic import get_clinic
 from core.db import now_of
 from core.enums import CLINICIAN_LEVELS, EscalationStatus
-from core.escalations import severity_order
+from core.escalations import acknowledge, severity_order
 from core.models import AuditLog, Clinic, Escalation
 
 log = logging.getLogger("aftercare.paging")
@@ -84,7 +84,7 @@ def page(session: Session, esc: Escalation, *, public_url: str = "", now: dateti
     now = now or now_of(session)
     people = contacts(clinic)
     # the next try is scheduled either way: an on-call number set later is paged at the next repeat
-    esc.next_page_at = now + timedelta(minutes=max(clinic.page_repeat_minutes or 0, MIN_REPEAT_MINUTES))
+    schedule_repeat(esc, clinic, now)
     if not people:
         log.warning("no on-call phone configured; %s escalation %s only in the inbox", esc.level, esc.id)
         return 0
@@ -113,9 +113,15 @@ def page(session: Session, esc: Escalation, *, public_url: str = "", now: dateti
     return len(targets)
 
 
-def stop(esc: Escalation) -> None:
-    """No more repeats (acknowledged or resolved)."""
-    esc.next_page_at = None
+def schedule_repeat(esc: Escalation, clinic: Clinic, now: datetime) -> None:
+    """When the next page for ``esc`` is due, unless someone acknowledges first."""
+    esc.next_page_at = now + timedelta(minutes=max(clinic.page_repeat_minutes or 0, MIN_REPEAT_MINUTES))
+
+
+def paged_elsewhere(session: Session, esc: Escalation) -> None:
+    """The first page went out another way (during a database outage): count it, repeat from now."""
+    esc.page_count = max(esc.page_count or 0, 1)
+    schedule_repeat(esc, get_clinic(session), now_of(session))
 
 
 def due(session: Session, now: datetime, *, limit: int = 50) -> list[Escalation]:
@@ -187,9 +193,7 @@ def handle_oncall_sms(session: Session, *, phone: str, body: str, message_sid: s
     pending = _paged_open(session, phone)
     now = now_of(session)
     for esc in pending:
-        esc.status = EscalationStatus.ACKNOWLEDGED.value
-        esc.acknowledged_at = now
-        stop(esc)
+        acknowledge(session, esc, staff_id=None, now=now)  # the same acknowledgement as the inbox's (stops the repeats)
         audit.record(
             session, actor_id=None, actor_label=label, action="escalation.acknowledge", object_type="escalation", object_id=esc.id
         )
