@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import importlib.util
-import time
 from pathlib import Path
 
 import pytest
@@ -111,15 +110,12 @@ def test_result_shape_and_matched_span_is_patient_text():
     assert "infection" in crust.rule
 
 
-def test_deterministic_and_fast():
+def test_deterministic():
+    # (its speed is measured by make bench, scripts/bench_screen.py; tests never assert timings)
     text = "day 3 update: my cheek is a bit red, no pus, but the swelling seems worse than yesterday"
     first = screen(text, None)
     for _ in range(5):
         assert screen(text, None) == first
-    started = time.perf_counter()
-    for _ in range(200):
-        screen(text, 3)
-    assert (time.perf_counter() - started) / 200 < 0.002
 
 
 def test_core_triage_is_stdlib_only():
