@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -39,7 +39,7 @@ from core.screening import Screener
 from core.spool import Spool
 from core.topics import TOPIC_IDS
 from core.triage import Level, TriageResult, reply_language
-from core.turn import TurnContext
+from core.turn import TurnContext, embedding_key
 
 log = logging.getLogger("aftercare.conversations")
 
@@ -104,7 +104,7 @@ def _ask_date_text() -> str:
 
 
 def holding_reply(clinic_phone: str) -> str:
-    return say("holding_reply", case="phone" if clinic_phone else None, clinic_phone=clinic_phone)
+    return say("holding_reply", case="phone" if clinic_phone else None, clinic_phone=display(clinic_phone))
 
 
 def _reachable(conv: Conversation, patient: Patient | None) -> bool:
@@ -291,7 +291,10 @@ class ConversationService:
             if callback_saved is None and not _reachable(conv, patient):
                 conv.callback_phone = find_in_text(text)  # "call me at 201 555 0142, my lip is swelling"
 
-            results = [screen(t, rec.day) for t in screen_texts if t.strip()]
+            screened = [t for t in screen_texts if t.strip()]
+            results = [screen(t, rec.day) for t in screened]
+            # the screen's sentence embedding of each text, passed on so the NLU does not compute it again
+            embeddings = {t: r.embedding for t, r in zip(screened, results) if r.embedding}
             triage = results[0] if results else screen("", rec.day)
             for r in results[1:]:
                 if r.level.rank > triage.level.rank:
@@ -327,6 +330,8 @@ class ConversationService:
                 and not assistant_text.startswith("/")
             )
             context = turn_context(s, conv, today=today, day=rec.day, message_id=msg.id, triage=triage, text=text)
+            if assistant_text in embeddings:
+                context = replace(context, embedding=embeddings[assistant_text], embedded_text=embedding_key(assistant_text))
             return _Plan(
                 message_id=msg.id,
                 conversation_id=conv.id,

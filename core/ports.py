@@ -62,6 +62,7 @@ class RedFlagPrediction(Protocol):
     signals: list[Any]  # core.triage.ModelSignal above their thresholds
     spanish: bool
     scores: dict[str, float]
+    embedding: Any  # the sentence embedding (a numpy vector) or None; the NLU reuses it
 
 
 class RedFlagModel(Protocol):

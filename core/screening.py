@@ -9,9 +9,12 @@ degraded (``/healthz`` reports it).
 
 from __future__ import annotations
 
+import base64
 import logging
 import threading
 import time
+
+import numpy as np
 
 from core.ports import RedFlagModel
 from core.triage import TriageResult, screen
@@ -48,7 +51,14 @@ class Screener:
             return result
         result = combine(result, list(prediction.signals))
         result.language = "es" if prediction.spanish else "en"
+        if prediction.embedding is not None:
+            result.embedding = encode_embedding(prediction.embedding)
         return result
+
+
+def encode_embedding(vector: np.ndarray) -> str:
+    """A sentence embedding as it travels in the turn's metadata: base64 of little-endian float32."""
+    return base64.b64encode(np.asarray(vector, dtype="<f4").tobytes()).decode("ascii")
 
 
 def load_screener(enabled: bool = True, threads: int | None = None) -> Screener:

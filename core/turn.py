@@ -13,6 +13,7 @@ Pure: no database, no Rasa.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -37,6 +38,7 @@ class ClinicInfo:
     phone: str = ""
     booking_url: str = ""
     hours: str = ""
+    address: str = ""
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,10 @@ class TurnContext:
     language: str = "en"
     escalated: str | None = None  # the level the screen escalated this message to (it has answered it)
     screen: ScreenFacts | None = None
+    # the sentence embedding the red-flag screen computed for this text (base64 float32), so the NLU
+    # does not compute it a second time; ``embedded_text`` is embedding_key() of the text it belongs to
+    embedding: str | None = None
+    embedded_text: str | None = None
 
     def to_metadata(self) -> dict[str, Any]:
         return {
@@ -75,6 +81,7 @@ class TurnContext:
                 "phone": self.clinic.phone,
                 "booking_url": self.clinic.booking_url,
                 "hours": self.clinic.hours,
+                "address": self.clinic.address,
             },
             "language": self.language,
             "escalated": self.escalated,
@@ -86,6 +93,7 @@ class TurnContext:
                 "needs_day": self.screen.needs_day,
                 "day_used": self.screen.day_used,
             },
+            "embedding": None if not self.embedding else {"of": self.embedded_text, "e5": self.embedding},
         }
 
     @classmethod
@@ -98,6 +106,7 @@ class TurnContext:
         clinic = meta.get("clinic") if isinstance(meta.get("clinic"), dict) else {}
         screen = meta.get("screen") if isinstance(meta.get("screen"), dict) else None
         escalated = meta.get("escalated")
+        embedding = meta.get("embedding") if isinstance(meta.get("embedding"), dict) else None
         return cls(
             conversation_id=str(meta.get("conversation_id") or sender),
             channel=channel if channel in CHANNELS else "sms",
@@ -110,6 +119,7 @@ class TurnContext:
                 phone=str(clinic.get("phone") or ""),
                 booking_url=str(clinic.get("booking_url") or ""),
                 hours=str(clinic.get("hours") or ""),
+                address=str(clinic.get("address") or ""),
             ),
             language="es" if meta.get("language") == "es" else "en",
             escalated=str(escalated) if escalated in ESCALATION_LEVELS else None,
@@ -121,7 +131,14 @@ class TurnContext:
                 needs_day=bool(screen.get("needs_day")),
                 day_used=_day(screen.get("day_used")),
             ),
+            embedding=str(embedding["e5"]) if embedding and embedding.get("e5") else None,
+            embedded_text=str(embedding["of"]) if embedding and embedding.get("e5") and embedding.get("of") else None,
         )
+
+
+def embedding_key(text: str) -> str:
+    """Which text an embedding in the metadata belongs to (the NLU uses it only for that exact text)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
 @dataclass(frozen=True)

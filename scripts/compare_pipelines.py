@@ -146,6 +146,16 @@ PIPELINES: dict[str, tuple[str, str]] = {
         + _REGEX_ENTITIES,
     ),
 }
+# (i) plus the sentence encoder's meaning (bot/nlu/featurizers.py) at three weights beside the counts.
+for _key, _scale in (("j", 1.5), ("k", 3.0), ("l", 5.0)):
+    PIPELINES[_key] = (
+        f"(i) + sentence encoder (multilingual-e5-small), scale {_scale}",
+        PIPELINES["i"][1].replace(
+            "  - name: bot.nlu.classifiers.",
+            f"  - name: bot.nlu.featurizers.SentenceEncoderFeaturizer\n    scale: {_scale}\n  - name: bot.nlu.classifiers.",
+            1,
+        ),
+    )
 
 # Messages with no answerable topic (gibberish, fragments without context).
 # A good fallback setting sends these to nlu_fallback or to a conversation

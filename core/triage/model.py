@@ -27,6 +27,8 @@ class TriageResult:
     self_harm: bool = False
     day_used: int | None = None  # the day the screen applied: the caller's, else one stated in the text
     language: str | None = None  # "en" or "es" when known (the safety reply's language)
+    # the learned screen's sentence embedding of the text (base64 float32), reused by the NLU
+    embedding: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def escalates(self) -> bool:

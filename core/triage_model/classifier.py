@@ -54,6 +54,7 @@ class Prediction:
     scores: dict[str, float]
     signals: list[ModelSignal]
     spanish: bool
+    embedding: np.ndarray | None = None  # the sentence embedding the heads scored
 
 
 class RedFlagModel:
@@ -102,7 +103,9 @@ class RedFlagModel:
             signals.append(ModelSignal("emergency", round(scores["emergency"], 3), self.heads["emergency"].threshold, like))
         elif scores["red"] >= self.heads["red"].threshold:
             signals.append(ModelSignal("urgent", round(scores["red"], 3), self.heads["red"].threshold, like))
-        return Prediction(scores=scores, signals=signals, spanish=scores["spanish"] >= self.heads["spanish"].threshold)
+        return Prediction(
+            scores=scores, signals=signals, spanish=scores["spanish"] >= self.heads["spanish"].threshold, embedding=embed
+        )
 
     def _like(self, embed: np.ndarray) -> str | None:
         if not len(self.like_codes):

@@ -73,3 +73,32 @@ class SentenceEncoder:
         with self._lock:
             out = self._model.query(clean if len(clean) > 1 else clean[0])
         return np.asarray(out, dtype=np.float32).reshape(len(clean), DIM)
+
+
+def embed_cached(texts: list[str], encoder: SentenceEncoder, cache: Path) -> np.ndarray:
+    """Embeddings of ``texts`` with an on-disk cache keyed by text and encoder (used by training only:
+    re-training after a data edit embeds only the new messages)."""
+    keys = [hashlib.sha1(t.encode("utf-8")).hexdigest() for t in texts]
+    cached: dict[str, np.ndarray] = {}
+    if cache.exists():
+        data = np.load(cache)
+        if data.get("encoder") is not None and str(data["encoder"]) == encoder.weights_sha256:
+            cached = dict(zip([str(k) for k in data["keys"]], data["vecs"]))
+    todo = [i for i, k in enumerate(keys) if k not in cached]
+    if todo:
+        for start in range(0, len(todo), 64):
+            batch = todo[start : start + 64]
+            for i, v in zip(batch, encoder.encode([texts[i] for i in batch])):
+                cached[keys[i]] = v
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(".tmp.npz")
+        np.savez(
+            tmp,
+            keys=np.array(list(cached.keys())),
+            vecs=np.stack(list(cached.values())),
+            encoder=np.array(encoder.weights_sha256),
+        )
+        tmp.replace(cache)
+    if not keys:
+        return np.zeros((0, DIM), dtype=np.float32)
+    return np.stack([cached[k] for k in keys]).astype(np.float32)

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from core.enums import Level
+from core.triage_model.encoder import embed_cached
 
 ROOT = Path(__file__).resolve().parents[2]
 TRAIN_DIR = ROOT / "triage-data" / "train"
@@ -103,32 +104,6 @@ def data_digest(paths: list[Path]) -> str:
         h.update(p.name.encode())
         h.update(p.read_bytes())
     return h.hexdigest()
-
-
-def embed_all(texts: list[str], encoder) -> np.ndarray:
-    """Embeddings with an on-disk cache keyed by text (re-training after a data edit is quick)."""
-    keys = [hashlib.sha1(t.encode("utf-8")).hexdigest() for t in texts]
-    cached: dict[str, np.ndarray] = {}
-    if CACHE.exists():
-        data = np.load(CACHE)
-        if data.get("encoder") is not None and str(data["encoder"]) == encoder.weights_sha256:
-            cached = dict(zip([str(k) for k in data["keys"]], data["vecs"]))
-    todo = [i for i, k in enumerate(keys) if k not in cached]
-    if todo:
-        print(f"embedding {len(todo)} new message(s)...", flush=True)
-        for start in range(0, len(todo), 64):
-            batch = todo[start : start + 64]
-            vecs = encoder.encode([texts[i] for i in batch])
-            for i, v in zip(batch, vecs):
-                cached[keys[i]] = v
-        CACHE.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(
-            CACHE,
-            keys=np.array(list(cached.keys())),
-            vecs=np.stack(list(cached.values())),
-            encoder=np.array(encoder.weights_sha256),
-        )
-    return np.stack([cached[k] for k in keys]).astype(np.float32)
 
 
 def design(items: list[dict[str, Any]], embeds: np.ndarray):
@@ -234,7 +209,7 @@ def train(out_dir: Path) -> dict[str, Any]:
     items = load_items([p for p in paths if p.parent != NLU_DIR]) + nlu_items([p for p in paths if p.parent == NLU_DIR])
     started = time.perf_counter()
     encoder = SentenceEncoder()
-    embeds = embed_all([it["text"] for it in items], encoder)
+    embeds = embed_cached([it["text"] for it in items], encoder, CACHE)
     x = design(items, embeds)
     expect = np.array([RANK[it["expect"]] for it in items])
     targets = {

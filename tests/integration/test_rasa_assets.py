@@ -74,3 +74,40 @@ def test_trained_classifier_reloads_its_tfidf_weighting(tmp_path):
     config = {**TunedLogisticRegressionClassifier.get_default_config(), "weighting": "tfidf"}
     component = TunedLogisticRegressionClassifier.load(config, storage, Resource(name), ExecutionContext(GraphSchema({}), "test"))
     assert component.blocks == blocks
+
+
+def test_trained_model_pins_the_sentence_encoder_and_gives_its_golden_vectors(tmp_path):
+    """The NLU model stores the hash of the encoder weights it was trained with; a model trained on other
+    weights refuses to load, and the featurizer's vectors are the golden ones (times its scale)."""
+    import json
+
+    import numpy as np
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.nlu.featurizers import ENCODER_FILE, EncoderMismatch, SentenceEncoderFeaturizer
+    from core.triage_model.encoder import WEIGHTS_SHA256
+
+    model = ROOT / "models" / "aftercare.tar.gz"
+    if not model.exists():
+        pytest.fail("no trained model; `make test` trains it")
+    storage, _metadata = LocalModelStorage.from_model_archive(tmp_path / "storage", model)
+    [found] = list((tmp_path / "storage").glob(f"*/{ENCODER_FILE}"))
+    stored = json.loads(found.read_text())
+    assert stored["weights_sha256"] == WEIGHTS_SHA256
+
+    config = {**SentenceEncoderFeaturizer.get_default_config(), "scale": stored["scale"]}
+    context = ExecutionContext(GraphSchema({}), "test")
+    component = SentenceEncoderFeaturizer.load(config, storage, Resource(found.parent.name), context)
+    golden = json.loads((ROOT / "tests" / "data" / "golden_e5.json").read_text(encoding="utf-8"))
+    messages = [Message(data={"text": t}) for t in golden["texts"]]
+    component.process(messages)
+    got = np.vstack([m.features[0].features for m in messages]) / float(stored["scale"])
+    assert got.shape == (3, 384)
+    assert float(np.abs(got - np.array(golden["vectors"], dtype=np.float32)).max()) < 5e-3
+
+    found.write_text(json.dumps({**stored, "weights_sha256": "0" * 64}))
+    with pytest.raises(EncoderMismatch):
+        SentenceEncoderFeaturizer.load(config, storage, Resource(found.parent.name), context)

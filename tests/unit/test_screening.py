@@ -19,6 +19,7 @@ class FakePrediction:
     signals: list = field(default_factory=list)
     spanish: bool = False
     scores: dict = field(default_factory=dict)
+    embedding: object = None
 
 
 class FakeModel:
@@ -142,3 +143,17 @@ def test_the_model_language_picks_the_reply_language() -> None:
 )
 def test_the_fallback_language_guess(text: str, spanish: bool) -> None:
     assert looks_spanish(text) is spanish
+
+
+def test_the_screen_hands_on_its_sentence_embedding_for_the_nlu() -> None:
+    import base64
+
+    import numpy as np
+
+    class Embedding(FakeModel):
+        def predict(self, text: str, day: int | None) -> FakePrediction:
+            return FakePrediction(embedding=np.arange(4, dtype=np.float32))
+
+    result = Screener(Embedding()).screen("can i wear makeup", 2)
+    assert np.array_equal(np.frombuffer(base64.b64decode(result.embedding), dtype="<f4"), np.arange(4))
+    assert Screener(FakeModel()).screen("can i wear makeup", 2).embedding is None
