@@ -33,6 +33,9 @@ TOPIC_SLOT = "topic"
 OPTIONS_SLOT = "clarify_options"
 OFFER_SLOT = "pending_offer"
 OFFER_STAFF = "talk_to_staff"
+# the reasons staff read in the inbox for the assistant's own hand-offs (no health detail)
+NO_GUIDANCE_REASON = "question the clinic's guide does not answer"
+CLINIC_INFO_MISSING_REASON = "asked for opening hours or address (not set in the clinic settings)"
 
 # Intents answered by action_answer_topic (everything in topics.yml but the staff hand-offs and symptoms).
 ANSWERED_TOPICS = frozenset(TOPIC_IDS - set(STAFF_TOPICS) - {"symptom_report"})
@@ -85,6 +88,8 @@ def answer_topic(topic: str, turn: Turn, tracker: Tracker, dispatcher: Collectin
             ahead = (target - turn.today).days if day is not None else 0
     if topic in DAY_AWARE_TOPICS and day is None:
         turn.ask(await_date(topic))
+    if topic == "clinic_info" and not answers.has_clinic_details(turn.clinic):
+        turn.ask(handoff(CLINIC_INFO_MISSING_REASON))  # nothing to say but "someone will tell you"
     replies = answers.answer(
         topic,
         day,
@@ -138,6 +143,26 @@ class ActionAnswerTopic(Action):
         return await ActionClarify().run(dispatcher, tracker, domain)
 
 
+class ActionNoGuidance(Action):
+    """out_of_guide: a question the clinic's guide does not answer. No guess: a routine hand-off."""
+
+    def name(self) -> str:
+        return "action_no_guidance"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        turn = load_turn(tracker)
+        picked = picked_option(turn, tracker, dispatcher)
+        if picked is not None:
+            return picked
+        return no_guidance(turn, dispatcher)
+
+
+def no_guidance(turn: Turn, dispatcher: CollectingDispatcher) -> list[EventType]:
+    turn.ask(handoff(NO_GUIDANCE_REASON))
+    _say(dispatcher, answers.no_guidance(turn.clinic))
+    return _done(dispatcher, turn, None)
+
+
 class ActionStaffRequest(Action):
     """talk_to_staff, book_appointment, pricing: a routine escalation and a hand-off line."""
 
@@ -165,6 +190,9 @@ class ActionInformTreatmentDate(Action):
         if when is None:
             if turn.day is not None and turn.is_trigger:
                 return answer_topic("my_recovery_day", turn, tracker, dispatcher)
+            if turn.day is not None:
+                # the date is on file, so "1" or "temp is 100.4" was no date: never ask for one again
+                return await ActionClarify().run(dispatcher, tracker, domain)
             dispatcher.utter_message(text=answers.date_not_understood())
             turn.ask(await_date("my_recovery_day"))
             return _done(dispatcher, turn, "my_recovery_day")

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from core import content
+from core import content, phones
 from core import timeline as tl
 from core.ports import AssistantReply as Reply
 from core.topics import TOPIC_IDS, TOPIC_TITLES
@@ -149,7 +149,8 @@ _KEYS = (
     | {"button_book_next_session", "date_hint", "my_recovery_day_no_date", "date_not_understood", "treatment_coming_up"}
     | {"maintenance_next_session", "recovery_status", "recovery_advice", "concern_series", "symptom_report", "reassure_what"}
     | {"reassure_normal", "reassure_shedding", "reassure_watch", "clarify", "clarify_again", "passed_to_team"}
-    | {"acknowledge_yes", "acknowledge_no", "could_not_pass_on"}
+    | {"acknowledge_yes", "acknowledge_no", "could_not_pass_on", "no_guidance", "clinic_info_missing"}
+    | {"clinic_hours", "clinic_address", "clinic_phone_line", "clinic_booking_line"}
 )
 say = content.Area(AREA, _KEYS)
 
@@ -181,7 +182,7 @@ def _values(clinic: ClinicInfo, when: str | None = None, day: int | None = None)
     values: dict[str, Any] = {
         "call": _call(clinic),
         "clinic_name": clinic.name or say("the_clinic"),
-        "clinic_phone": clinic.phone,
+        "clinic_phone": phones.display(clinic.phone),
         "booking_url": clinic.booking_url,
         "when": when,
     }
@@ -260,9 +261,37 @@ def _static(topic: str, clinic: ClinicInfo, concern: str | None, first_name: str
         return _texts(topic, case="link" if clinic.booking_url else None, **values)
     if topic == "greet":
         return _texts(topic, case="named" if first_name else None, first_name=first_name, **values)
+    if topic == "clinic_info":
+        return [_clinic_details(clinic, values) or say("clinic_info_missing", **values)]
     if topic not in _STATIC_TOPICS:
         raise KeyError(topic)
     return _texts(topic, **values)
+
+
+def has_clinic_details(clinic: ClinicInfo) -> bool:
+    """Whether the settings hold what a "where are you / when are you open" question needs."""
+    return bool(clinic.hours.strip() or clinic.address.strip())
+
+
+def _clinic_details(clinic: ClinicInfo, values: dict[str, Any]) -> str:
+    """The clinic's details as set in its settings, one line each ("" when neither hours nor address is set)."""
+    if not has_clinic_details(clinic):
+        return ""
+    lines = [say("clinic_info", **values)]
+    for key, value, field in (
+        ("clinic_hours", clinic.hours, "hours"),
+        ("clinic_address", clinic.address, "address"),
+        ("clinic_phone_line", values["clinic_phone"], "clinic_phone"),
+        ("clinic_booking_line", clinic.booking_url, "booking_url"),
+    ):
+        if value and value.strip():
+            lines.append(say(key, **{**values, field: value.strip()}))
+    return "\n".join(lines)
+
+
+def no_guidance(clinic: ClinicInfo) -> list[Reply]:
+    """A question the clinic's guide does not answer: say so, and that a person will follow up."""
+    return [Reply(say("no_guidance", **_values(clinic)))]
 
 
 def _concern(key: str) -> str:

@@ -71,6 +71,7 @@ def seed_demo_data(settings: Settings) -> None:
         clinic.phone = "+12015550199"
         clinic.booking_url = ""
         clinic.hours = "Mon-Sat 9am-6pm"
+        clinic.address = "100 Demo Street, Hoboken, NJ 07030"
         clinic.oncall_name = "Nurse on call"
         clinic.oncall_phone = "+12015550198"
         for name, phone, day in DEMO_PATIENTS:

@@ -45,4 +45,4 @@ def clinic_today(session: Session, clock: Clock) -> date:
 
 def clinic_info(session: Session) -> ClinicInfo:
     c = get_clinic(session)
-    return ClinicInfo(name=c.name, phone=c.phone, booking_url=c.booking_url, hours=c.hours)
+    return ClinicInfo(name=c.name, phone=c.phone, booking_url=c.booking_url, hours=c.hours, address=c.address)

@@ -55,6 +55,8 @@ TURN_PLACEHOLDERS: frozenset[str] = frozenset(
         "clinic",
         "clinic_name",
         "clinic_phone",
+        "address",
+        "hours",
         "concern",
         "day",
         "days_to_go",

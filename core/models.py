@@ -34,6 +34,7 @@ class Clinic(Base):
     phone = Column(String(32), nullable=False, default="")
     booking_url = Column(String(500), nullable=False, default="")
     hours = Column(String(200), nullable=False, default="")
+    address = Column(String(300), nullable=False, default="")
     timezone = Column(String(64), nullable=False, default=DEFAULT_TIMEZONE)
     oncall_name = Column(String(200), nullable=False, default="")
     oncall_phone = Column(String(32), nullable=False, default="")

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from core import escalations as esc_service
-from core import paging
+from core import paging, phones
 from core.enums import CLINICIAN_LEVELS
 from core.escalations import EscalationChange
 from core.triage import TriageResult, patient_reply, reason_text, reply_language
@@ -99,4 +99,5 @@ def outage_page_text(clinic_name: str, level: str) -> str:
 
 def screen_reply(triage: TriageResult, *, clinic_name: str, clinic_phone: str, text: str) -> str:
     """The patient's reply to a message the screen escalated, in the language they wrote in."""
-    return patient_reply(triage, clinic_name=clinic_name, clinic_phone=clinic_phone, language=reply_language(triage, text))
+    shown = phones.display(clinic_phone)  # "(201) 555-0199", as a US patient writes it
+    return patient_reply(triage, clinic_name=clinic_name, clinic_phone=shown, language=reply_language(triage, text))

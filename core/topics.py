@@ -39,6 +39,7 @@ TOPICS: tuple[str, ...] = (
     "book_appointment",
     "talk_to_staff",
     "pricing",
+    "clinic_info",
     "greet",
     "goodbye",
     "thanks",

@@ -536,3 +536,31 @@ def test_the_unplaced_reply_is_honest_in_both_languages() -> None:
     es = unplaced_reply(clinic_name="Glow", clinic_phone="(201) 555-0100", language="es")
     assert "not sure" in en and "passed it to the Glow team" in en and "normal" not in en and "911" in en
     assert "No estoy seguro" in es and "Glow" in es and "911" in es and "(201) 555-0100" in es
+
+
+# ------------------------------------------------------------------ what the guide does not answer
+def test_a_question_the_guide_does_not_answer_is_passed_on_not_guessed(db) -> None:
+    conv = patient_conversation(db, TODAY - timedelta(days=2))
+    messages, slots = run(actions().ActionNoGuidance(), make_tracker("can i take tylenol tonight", "out_of_guide", conv))
+    [esc] = escalations(db)
+    assert (esc.level, esc.reason, esc.status) == ("routine", "question the clinic's guide does not answer", "open")
+    assert "won't guess" in texts(messages)
+    assert slots["topic"] is None  # no topic was answered
+
+
+def test_clinic_hours_not_set_are_not_guessed_a_person_follows_up(db) -> None:
+    conv = anonymous_conversation(db)
+    messages, slots = run(actions().ActionAnswerTopic(), make_tracker("what are your hours", "clinic_info", conv))
+    [esc] = escalations(db)
+    assert esc.level == "routine" and "opening hours" in esc.reason
+    assert "passed your question" in texts(messages)
+    assert slots["topic"] == "clinic_info"
+
+
+@pytest.mark.parametrize("text", ["1", "temp is 100.4", "a while back"])
+def test_with_a_date_on_file_a_message_that_is_no_date_never_asks_for_the_date(db, text: str) -> None:
+    conv = patient_conversation(db, TODAY - timedelta(days=3))
+    messages, slots = run(actions().ActionInformTreatmentDate(), make_tracker(text, "inform_treatment_date", conv))
+    assert "couldn't work out that date" not in texts(messages)
+    assert "when was your treatment" not in texts(messages).lower()
+    assert conversation(db, conv).awaiting is None

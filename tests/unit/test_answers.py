@@ -15,6 +15,7 @@ from core.answers import (
     answer,
     clarify,
     clarify_again,
+    no_guidance,
     passed_to_team,
     reassure,
 )
@@ -77,6 +78,8 @@ FACTS: dict[str, tuple[str, ...]] = {
     "book_appointment": ("booking request", "passed", "team", "(201) 555-0100", "https://glow.example/book"),
     "talk_to_staff": ("team", "follow up", "(201) 555-0100"),
     "pricing": ("prices", "passed", "team", "(201) 555-0100"),
+    # CLINIC has no hours or address set: nothing is guessed, a person follows up
+    "clinic_info": ("opening hours", "passed", "team", "(201) 555-0100"),
     "greet": ("hi", "glow skin studio", "ask me"),
     "goodbye": ("take care",),
     "thanks": ("welcome",),
@@ -364,3 +367,19 @@ def test_no_long_runs_copied_from_the_clinic_guide() -> None:
             if any(tuple(w[i : i + 10]) in grams for i in range(len(w) - 9)):
                 copied.append(r.text)
     assert not copied, copied[:3]
+
+
+def test_clinic_info_gives_the_details_an_admin_set_and_leaves_out_the_rest() -> None:
+    clinic = ClinicInfo(name="Glow Skin Studio", phone="+12015550100", hours="Mon-Fri 9am-6pm", address="1 Main St, Hoboken")
+    text = text_of("clinic_info", 3, clinic=clinic)
+    has_all(text, "Glow Skin Studio", "Mon-Fri 9am-6pm", "1 Main St, Hoboken", "(201) 555-0100")
+    assert "Book online" not in text  # no booking link set
+    assert "+1201" not in text  # a US patient reads (201) 555-0100, not E.164
+    only_hours = text_of("clinic_info", None, clinic=ClinicInfo(name="Glow", hours="Sat 10-2"))
+    has_all(only_hours, "Sat 10-2")
+    assert "Address" not in only_hours and "Phone" not in only_hours
+
+
+def test_no_guidance_says_it_will_not_guess_and_who_follows_up() -> None:
+    text = " ".join(r.text for r in no_guidance(CLINIC))
+    has_all(text, "guidance", "won't guess", "passed", "team", "(201) 555-0100")
