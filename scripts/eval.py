@@ -33,7 +33,33 @@ RANK = {"none": 0, "routine": 1, "urgent": 2, "emergency": 3}
 # Topic sets under tests/data -> (accuracy floor, floor on every topic's recall). The held-out set
 # is held to the issue's targets; the blind set (10 per topic) to its measured level, two misses
 # of ten. make eval and tests/integration/test_eval.py both read this.
-TOPIC_FLOORS = {"nlu_holdout.yml": (0.95, 0.85), "nlu_blind.yml": (0.95, 0.80)}
+TOPIC_FLOORS = {"nlu_holdout.yml": (0.95, 0.85), "nlu_blind.yml": (0.95, 0.80), "nlu_blind600.yml": (0.95, 0.80)}
+# Frozen blind sets: their messages are never printed (reading them would be tuning on them).
+QUIET_SETS = {"nlu_blind600.yml"}
+# Questions the clinic's guide does not answer (topic null): the share answered with a topic anyway
+# (an answer to another question, or a hand-off that names the wrong request) must stay at most this.
+OUT_OF_GUIDE_SET = "nlu_out_of_guide_blind.yml"
+OUT_OF_GUIDE_MAX_WRONG = 0.05
+# topics that are an honest reply to a question the assistant cannot answer
+HONEST_TOPICS = {None, "talk_to_staff"}  # not our vocabulary: eval bookkeeping
+
+
+def score_out_of_guide(base: str) -> bool:
+    """Out-of-guide questions: how many got a topic (a guess) instead of "no guidance, passed on"."""
+    from collections import Counter
+
+    from scripts.eval_topics import api_predictor
+
+    items = yaml.safe_load((ROOT / "tests" / "data" / OUT_OF_GUIDE_SET).read_text(encoding="utf-8"))
+    predict, _ = api_predictor(base)
+    got = [predict(it["text"]) for it in items]
+    wrong = [(it, g) for it, g in zip(items, got) if g not in HONEST_TOPICS]
+    rate = len(wrong) / len(items)
+    print(f"\n== out-of-guide questions: tests/data/{OUT_OF_GUIDE_SET} ({len(items)} messages, expected topic null)")
+    print(f"answered with a topic anyway: {len(wrong)} of {len(items)} ({rate:.1%}); target at most {OUT_OF_GUIDE_MAX_WRONG:.0%}")
+    print("  by topic given:", dict(Counter(g for _, g in wrong).most_common()))
+    print("  by family:", dict(Counter(it.get("family") for it, _ in wrong).most_common()))
+    return rate <= OUT_OF_GUIDE_MAX_WRONG
 
 
 async def _triage_via_api(base: str, token: str, items: list[dict], concurrency: int = 4) -> list[dict]:
@@ -146,9 +172,11 @@ def main() -> int:
                         str(accuracy_floor),
                         "--min-topic",
                         str(topic_floor),
+                        *(["--quiet"] if name in QUIET_SETS else []),
                     ]
                 )
                 ok = ok and rc == 0
+            ok = score_out_of_guide(base) and ok
         if args.only in (None, "triage"):
             for name in ("triage_set.yml", "triage_holdout.yml", "triage_blind_en.yml", "triage_blind_es.yml"):
                 path = ROOT / "tests" / "data" / name

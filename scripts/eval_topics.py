@@ -76,7 +76,7 @@ def load_items(path: Path = DEFAULT_HOLDOUT) -> list[dict]:
     data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     if isinstance(data, dict):  # tolerate {items: [...]}
         data = data.get("items") or data.get("examples") or []
-    items = [{"text": str(d["text"]), "topic": d["topic"]} for d in data]
+    items = [{"text": str(d["text"]), "topic": d["topic"], **({"style": d["style"]} if d.get("style") else {})} for d in data]
     if not items:
         raise ValueError(f"no items in {path}")
     return items
@@ -187,7 +187,13 @@ def evaluate(
     accuracy = sum(tp.values()) / len(items)
     macro_f1 = statistics.mean(v["f1"] for v in scored.values()) if scored else 0.0
     worst = min(scored, key=lambda k: (scored[k]["recall"], scored[k]["f1"])) if scored else None
+    by_style: dict = defaultdict(lambda: [0, 0])
+    for item, gold, pred in zip(items, golds, predictions):
+        if item.get("style"):
+            by_style[item["style"]][0] += pred == gold
+            by_style[item["style"]][1] += 1
     result = {
+        "by_style": {k: {"right": v[0], "n": v[1]} for k, v in sorted(by_style.items())},
         "n": len(items),
         "accuracy": accuracy,
         "macro_f1": macro_f1,
@@ -208,7 +214,7 @@ def evaluate(
     return result
 
 
-def format_report(result: dict, worst_n: int = 6) -> str:
+def format_report(result: dict, worst_n: int = 6, *, show_texts: bool = True) -> str:
     lines = [f"{'topic':<24} {'prec':>6} {'recall':>6} {'f1':>6} {'n':>4}"]
     for topic, m in sorted(result["per_topic"].items()):
         lines.append(f"{topic:<24} {m['precision']:6.3f} {m['recall']:6.3f} {m['f1']:6.3f} {m['support']:4d}")
@@ -218,6 +224,11 @@ def format_report(result: dict, worst_n: int = 6) -> str:
         f"n={result['n']}  worst {result['worst_topic']} "
         f"(recall {result['worst_topic_recall']:.3f})"
     )
+    if result.get("by_style"):
+        lines.append(
+            "by style: "
+            + ", ".join(f"{k} {v['right']}/{v['n']} ({v['right'] / v['n']:.3f})" for k, v in result["by_style"].items())
+        )
     if "latency_ms" in result:
         lat = result["latency_ms"]
         lines.append(f"latency ms p50 {lat['p50']:.1f}  p95 {lat['p95']:.1f}")
@@ -231,7 +242,7 @@ def format_report(result: dict, worst_n: int = 6) -> str:
             continue
         pretty = ", ".join(f"{p} x{c}" for p, c in sorted(conf.items(), key=lambda kv: -kv[1]))
         lines.append(f"  {topic}: {pretty}")
-        for err in result["errors"]:
+        for err in result["errors"] if show_texts else []:
             if err["topic"] == topic:
                 lines.append(f"      {err['text']!r} -> {err['predicted']}")
     return "\n".join(lines)
@@ -249,6 +260,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--min-accuracy", type=float, default=None)
     ap.add_argument("--min-topic", type=float, default=None, help="floor on every topic's recall")
     ap.add_argument("--json", type=Path, default=None, help="also write the result here")
+    ap.add_argument("-q", "--quiet", action="store_true", help="never print a message (for frozen blind sets)")
     args = ap.parse_args(argv)
 
     topic_ids = load_topic_ids(args.topics)
@@ -268,7 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         predict, info = api_predictor(args.url, token=args.token)
 
     result = evaluate(items, predict, topic_ids)
-    print(format_report(result))
+    print(format_report(result, show_texts=not args.quiet))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2), encoding="utf-8")
 
