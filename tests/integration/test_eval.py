@@ -3,10 +3,10 @@
 Targets (issue 3 and the triage policy): topic accuracy >= 0.95 with no topic below 0.85;
 0 missed red flags, 0 under-called emergencies, <= 10% false alarms.
 
-Topics are checked on two sets: the held-out set (469 messages, 13-14 per topic) against the
-targets themselves, and the blind set (360 messages, 10 per topic, written without seeing the
-training data or the held-out set) against its measured level, 0.98 accuracy with a worst topic
-of 0.8 (two misses of ten) on 2026-11-26, so that a regression on either fails the build.
+Topics are checked on three sets (scripts/eval.py TOPIC_FLOORS, at their measured levels so that
+a regression fails the build): the held-out set (469 messages, 13-14 per topic), the first blind
+set (360 messages) and the 649-question blind set written from topics.yml alone (its messages are
+never printed).
 """
 
 from __future__ import annotations
