@@ -49,6 +49,9 @@ def pct(values: list[float], p: float) -> float:
     return values[k]
 
 
+PER_SESSION = 15  # messages per web chat session, below its rate limit
+
+
 async def run_load(url_for, body_for, n_requests: int, concurrency: int, setup=None) -> dict:
     latencies: list[float] = []
     errors = 0
@@ -58,8 +61,14 @@ async def run_load(url_for, body_for, n_requests: int, concurrency: int, setup=N
 
         async def worker(w: int) -> None:
             nonlocal errors
+            sent = 0
             for i in counter:
                 text = MESSAGES[i % len(MESSAGES)]
+                sent += 1
+                if setup and sent % PER_SESSION == 0:
+                    # a web chat session may send 20 messages a minute (api/limits.py): a new patient
+                    # conversation takes over, still one at a time per worker
+                    sessions[w] = await setup(client, w)
                 t0 = time.perf_counter()
                 r = await client.post(url_for(sessions[w]), json=body_for(sessions[w], text))
                 latencies.append(time.perf_counter() - t0)
