@@ -43,7 +43,7 @@ from core.models import Conversation, Message, OutboxMessage, Patient
 from core.patients import PatientError, normalize_phone
 from core.phones import NotAPhoneNumber, to_e164
 from core.settings import PROJECT_ROOT
-from core.sms import MAX_MEDIA, SMS_CHANNEL, InboundSms, format_sms, is_opted_out, keyword_of, segment_count
+from core.sms import MAX_MEDIA, SMS_CHANNEL, InboundSms, can_reply_to, format_sms, is_opted_out, keyword_of, segment_count
 
 log = logging.getLogger("aftercare.twilio")
 router = APIRouter(tags=["sms"])
@@ -147,7 +147,7 @@ def _inbound(params: Params) -> InboundSms:
     try:
         phone = to_e164(phone)  # "2015550123" or "(201) 555-0123" is the patient's "+12015550123"
     except NotAPhoneNumber:
-        pass  # a short code or a sender name: kept as given (stored, screened, escalated like any other)
+        pass  # a short code or a sender name: kept as given (stored, screened, handed to staff, never answered)
     try:
         num_media = max(0, min(MAX_MEDIA, int(params.first("NumMedia", "0") or 0)))
     except ValueError:
@@ -199,6 +199,8 @@ def _database_down(container: Container, inbound: InboundSms) -> Response:
     )
     if keyword_of(inbound.body, opt_out_type=inbound.opt_out_type) is not None:
         return twiml()  # never answer STOP/START/HELP with a holding reply
+    if not can_reply_to(inbound.from_phone):
+        return twiml()  # a short code or a sender name cannot be texted back
     parts = [p for r in result.replies for p in format_sms(r.text)]
     return twiml(parts)
 

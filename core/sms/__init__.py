@@ -11,12 +11,14 @@ from core.sms.channel import (
     MAX_MEDIA,
     MAX_PROCESS_CHARS,
     SMS_CHANNEL,
+    SMS_MESSAGES_PER_MINUTE,
     InboundSms,
     SmsChannel,
     Stored,
     _existing,
     _latest_conversation,
     _serialize_per_phone,
+    can_reply_to,
 )
 from core.sms.formatting import (
     _SENTENCE_END,
@@ -57,6 +59,8 @@ from core.sms.keywords import (
 )
 
 __all__ = [
+    "SMS_MESSAGES_PER_MINUTE",
+    "can_reply_to",
     "EMPTY_PROMPT",
     "GSM_BASIC",
     "GSM_EXTENSION",

@@ -10,10 +10,10 @@ import logging
 import re
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy import text as sql_text
 from sqlalchemy.exc import IntegrityError, InvalidRequestError
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,7 +26,7 @@ from core.db import now_of, session_scope
 from core.enums import Channel
 from core.models import Conversation, Message
 from core.outcomes import apply_screen
-from core.patients import by_phone
+from core.patients import E164, by_phone
 from core.recovery import recovery_for_conversation
 from core.screening import Screener
 from core.sms.keywords import (
@@ -49,6 +49,32 @@ log = logging.getLogger("aftercare.sms")
 SMS_CHANNEL = Channel.SMS.value
 MAX_PROCESS_CHARS = 2000  # what the assistant sees of a very long SMS (the full text is stored)
 MAX_MEDIA = 10  # Twilio sends at most 10 media per MMS
+# A number sending more than this many texts in a minute stops getting automatic replies for the
+# rest of that minute (each reply costs the clinic segments and an assistant turn). Its messages are
+# still stored, screened and handed to staff; a red flag is answered and escalated as always.
+SMS_MESSAGES_PER_MINUTE = 10
+
+# Why a stored message gets the screen but no assistant and no reply: the suffix added to a red
+# flag's reason, and the reason of the routine hand-off otherwise (staff read both).
+SCREEN_ONLY = {
+    "opted_out": (
+        " (patient has opted out of texts: call them)",
+        "message from a number that opted out of texts (STOP); no automatic reply was sent",
+    ),
+    "no_reply": (
+        " (the sender is not a phone number: no reply can be sent)",
+        "message from a sender that is not a phone number (a short code or a name); no reply can be sent",
+    ),
+    "flood": (
+        "",
+        "this number sent more texts in a minute than the assistant answers; automatic replies paused, read them here",
+    ),
+}
+
+
+def can_reply_to(phone: str | None) -> bool:
+    """Only a phone number can be texted back: a short code or a sender name ("CARRIER-INFO") cannot."""
+    return bool(phone and E164.match(phone))
 
 
 # ------------------------------------------------------------------ inbound flow
@@ -111,8 +137,10 @@ class SmsChannel:
         clock: Any,
         processing_lease_s: float = 60.0,
         screener: Screener | None = None,
+        messages_per_minute: int = SMS_MESSAGES_PER_MINUTE,
     ) -> None:
         self.screener = screener or Screener()
+        self.messages_per_minute = messages_per_minute
         self.session_factory = session_factory
         self.conversations = conversations
         self.clock = clock
@@ -180,7 +208,7 @@ class SmsChannel:
                 media.register(s, msg)  # fetched in the background, shown to staff in the inbox
                 queued += self._photos(s, conv, msg, text, opted_out)
             if not text:
-                if not inbound.media_urls:
+                if not inbound.media_urls and not self._flooding(s, phone, msg):
                     queued += self._reply(s, conv, msg, [EMPTY_PROMPT], opted_out=opted_out)
                 msg.status = "answered"
                 msg.processed_at = now_of(s)
@@ -270,8 +298,9 @@ class SmsChannel:
         purpose: str = "reply",
         author: str = "bot",
     ) -> int:
-        """Store outbound messages in the transcript and queue them in the outbox (none to an opted-out number)."""
-        if opted_out or not conv.phone:
+        """Store outbound messages in the transcript and queue them in the outbox (none to an opted-out
+        number, nor to a sender that is not a phone number)."""
+        if opted_out or not can_reply_to(conv.phone):
             return 0
         queued = 0
         for t in texts:
@@ -295,7 +324,8 @@ class SmsChannel:
         """Take a stored message for processing, once: "received" -> "processing" (compare-and-set).
 
         With ``allow_stale`` a message left in "processing" longer than the lease (a crash
-        mid-turn) is taken too. Returns what to do: "turn" | "opted_out", or None (someone else has it / done).
+        mid-turn) is taken too. Returns what to do: "turn", or a key of :data:`SCREEN_ONLY` (the
+        screen and a hand-off, no assistant, no reply), or None (someone else has it / done).
         """
         with session_scope(self.session_factory) as s:
             res = s.execute(
@@ -310,21 +340,51 @@ class SmsChannel:
                     return None
             msg = s.get(Message, message_id)
             conv = s.get(Conversation, msg.conversation_id)
-            return "opted_out" if is_opted_out(s, conv.phone) else "turn"
+            if not can_reply_to(conv.phone):
+                return "no_reply"
+            if is_opted_out(s, conv.phone):
+                return "opted_out"
+            if self._flooding(s, conv.phone, msg):
+                # never rate-limit a red flag out of its reply and escalation
+                day = recovery_for_conversation(s, conv.id, clinic_today(s, self.clock)).day
+                if not self.screener.screen(msg.text or "", day).escalates:
+                    return "flood"
+                log.warning("a number over its SMS rate sent a red flag: answered anyway")
+            return "turn"
+
+    def _flooding(self, s: Session, phone: str, msg: Message) -> bool:
+        """More than ``messages_per_minute`` texts from this number in the minute up to ``msg`` (counted
+        in the database: every replica agrees, and a replay of the same message decides the same)."""
+        at = msg.created_at
+        since = at - timedelta(seconds=60)
+        count = s.execute(
+            select(func.count(Message.id))
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .where(
+                Conversation.channel == SMS_CHANNEL,
+                Conversation.phone == phone,
+                Message.direction == "in",
+                Message.created_at > since,
+                Message.created_at <= at,
+            )
+        ).scalar_one()
+        return count > self.messages_per_minute
 
     async def handle(self, message_id: str, *, allow_stale: bool = False) -> str | None:
         """Answer one stored inbound SMS (idempotent; safe to call from the webhook task and the recovery sweep)."""
         kind = await asyncio.to_thread(self.claim, message_id, allow_stale=allow_stale)
         if kind is None:
             return None
-        if kind == "opted_out":
-            await asyncio.to_thread(self._screen_only, message_id)
+        if kind in SCREEN_ONLY:
+            await asyncio.to_thread(self._screen_only, message_id, kind)
         else:
             await self.conversations.process(message_id)
         return kind
 
-    def _screen_only(self, message_id: str) -> None:
-        """An opted-out number wrote: no assistant, no reply; a red flag still escalates (and alerts on-call)."""
+    def _screen_only(self, message_id: str, why: str = "opted_out") -> None:
+        """No assistant and no reply (an opted-out number, a sender that is not a phone, a flood):
+        a red flag still escalates (and alerts on-call), anything else is handed to staff."""
+        suffix, reason = SCREEN_ONLY[why]
         with session_scope(self.session_factory) as s:
             msg = s.get(Message, message_id)
             conv = s.get(Conversation, msg.conversation_id)
@@ -337,7 +397,7 @@ class SmsChannel:
                 message_id=msg.id,
                 day=day,
                 public_url=self.conversations.public_url,
-                reason_suffix=" (patient has opted out of texts: call them)",
+                reason_suffix=suffix,
             )
             if change is not None:
                 msg.topic = "symptom_report"
@@ -346,7 +406,7 @@ class SmsChannel:
                     s,
                     conversation_id=conv.id,
                     level="routine",
-                    reason="message from a number that opted out of texts (STOP); no automatic reply was sent",
+                    reason=reason,
                     recovery_day=day,
                     message_id=msg.id,
                 )

@@ -893,3 +893,49 @@ def test_a_photo_sent_by_mms_is_fetched_with_the_account_credentials_and_shown_o
     stored = e.q(lambda s: s.get(MessageMedia, row.id))
     assert stored.content_type == "image/png" and stored.data == fake.photo
     assert e.http.get(f"/inbox/media/{row.id}", follow_redirects=False).status_code in (303, 401)  # signed out
+
+
+# ---------------------------------------------------------------------- senders that cannot be answered, floods
+@pytest.mark.parametrize("sender", ["22395", "CARRIER-INFO"])
+def test_a_sender_that_is_not_a_phone_number_is_kept_for_staff_and_never_answered(env: Env, sender: str) -> None:
+    """Item 17: a short code or an alphanumeric sender name cannot be texted back: the message is
+    stored and handed to staff, no assistant turn runs, and nothing is queued to that sender."""
+    assert env.sms("can I wear makeup?", phone=sender).status_code == 200
+    assert env.sms("", phone=sender).status_code == 200  # an empty text gets no "your message was empty" either
+    assert env.sms("HELP", phone=sender).status_code == 200  # nor a keyword confirmation
+    msgs = env.answered(3, phone=sender)
+    assert [m.text for m in msgs] == ["can I wear makeup?", "", "HELP"]
+    assert env.outbox(sender) == []
+    assert env.assistant.calls == []
+    [esc] = env.escalations()
+    assert esc.level == "routine" and "not a phone number" in esc.reason
+
+
+@needs_triage
+def test_a_red_flag_from_a_sender_that_is_not_a_phone_number_still_escalates(env: Env) -> None:
+    env.sms("my face is swelling and I can't breathe", phone="CARRIER-INFO")
+    env.answered(1, phone="CARRIER-INFO")
+    [esc] = env.escalations()
+    assert esc.level == "emergency" and "not a phone number" in esc.reason
+    assert env.outbox("CARRIER-INFO") == []
+
+
+@needs_triage
+def test_a_flood_from_one_number_pauses_its_replies_but_never_a_red_flag(tmp_path, sqlite_url, running_clock) -> None:
+    """Item 5: one number sending more than the SMS rate (here 3 a minute) stops getting automatic
+    replies (each costs the clinic a segment and an assistant turn); every message is kept, staff get
+    one routine hand-off, and a red flag inside the flood is answered and escalated as always."""
+    seed(sqlite_url)
+    with Env(tmp_path, sqlite_url, running_clock) as e:
+        e.container.sms_channel.messages_per_minute = 3
+        for i in range(6):
+            assert e.sms(f"can I wear makeup? ({i})").status_code == 200
+        assert e.sms("my lips are swelling and my throat feels tight").status_code == 200
+        msgs = e.answered(7)
+        assert len(msgs) == 7
+        assert [c["text"] for c in e.assistant.calls] == [f"can I wear makeup? ({i})" for i in range(3)]
+        replies = [o.body for o in e.outbox()]
+        assert replies.count("No makeup for at least 24 hours.") == 3
+        [esc] = e.escalations()
+        assert esc.level == "emergency"
+        assert any("911" in r for r in replies)
