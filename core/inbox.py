@@ -297,6 +297,9 @@ CSV_COLUMNS = ("first_name", "last_name", "phone", "procedure", "area", "perform
 CSV_REQUIRED = ("first_name", "phone", "performed_on")
 MAX_IMPORT_BYTES = 2_000_000
 MAX_IMPORT_ROWS = 5000
+# The import commits every this many created patients: one transaction for a whole file held
+# SQLite's only write lock for seconds while patients' messages waited (issue #16 item 11).
+IMPORT_BATCH = 200
 
 
 @dataclass
@@ -349,6 +352,10 @@ def import_patients_csv(session: Session, data: bytes | str, *, today: date) -> 
     MM/DD/YYYY (or is in the future),
     an unsupported procedure, or a duplicate (a phone already on file or repeated in
     the file). Nothing is half-created: a rejected row leaves no trace.
+
+    Created patients are committed every :data:`IMPORT_BATCH` rows (and the rest by the caller), so
+    the database's write lock is never held for the whole file; the report says which rows were
+    created, so a file that fails half-way can be fixed and imported again (duplicates are refused).
     """
     report = ImportReport()
     if isinstance(data, bytes):
@@ -438,6 +445,8 @@ def import_patients_csv(session: Session, data: bytes | str, *, today: date) -> 
             continue
         result.status = "created"
         result.patient_id = patient.id
+        if report.created % IMPORT_BATCH == 0:
+            session.commit()  # let patients' messages write between batches
     return report
 
 

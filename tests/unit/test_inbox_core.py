@@ -536,3 +536,19 @@ def test_response_time_targets_by_level(s):
     assert not is_overdue(made["routine"], t0 + timedelta(days=2))
     made["emergency"].status = "acknowledged"
     assert not is_overdue(made["emergency"], t0 + timedelta(hours=1))
+
+
+def test_a_large_csv_import_commits_in_batches_not_one_long_transaction(s):
+    """Issue #16 item 11: a 5,000-row import in one transaction held SQLite's only write lock for
+    8 s (patients' messages waited behind it). The import commits every IMPORT_BATCH rows."""
+    from sqlalchemy import event
+
+    commits = []
+    event.listen(s, "after_commit", lambda _s: commits.append(1))
+    rows = "".join(f"P{i},+1201555{i:04d},2026-11-20\n" for i in range(1, 2 * inbox.IMPORT_BATCH + 2))
+    report = inbox.import_patients_csv(s, "first_name,phone,performed_on\n" + rows, today=TODAY)
+    assert report.created == 2 * inbox.IMPORT_BATCH + 1
+    assert len(commits) >= 2
+    # a duplicate across batches is still caught (the earlier batches are committed, not forgotten)
+    again = inbox.import_patients_csv(s, "first_name,phone,performed_on\nDup,+12015550001,2026-11-20\n", today=TODAY)
+    assert again.created == 0 and "already exists" in again.rows[0].reasons[0]
