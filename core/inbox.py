@@ -460,8 +460,11 @@ class NotSendable(ValueError):
     """The patient cannot be texted: no phone number on file, or they opted out of SMS."""
 
 
-def send_chat_link(session: Session, patient: Patient, *, link: str) -> None:
-    """Text the patient their own web chat link, through the outbox (consent respected)."""
+def send_chat_link(session: Session, patient: Patient, *, public_url: str) -> str:
+    """Text the patient their own web chat link, through the outbox (consent respected).
+
+    Sending renews the link (it works CHAT_LINK_DAYS from now; an expired one gets a new secret).
+    Returns the link sent."""
     from core import outbox
     from core.clinic import get_clinic
     from core.sms import is_opted_out
@@ -471,5 +474,8 @@ def send_chat_link(session: Session, patient: Patient, *, link: str) -> None:
         raise NotSendable("no phone number on file")
     if patient.opted_out or is_opted_out(session, patient.phone):
         raise NotSendable("the patient has opted out of SMS")
+    patient_service.renew_chat_link(session, patient)
+    link = f"{public_url}/chat/{patient.chat_token}"
     body = sms_say("chat_link", clinic_name=get_clinic(session).name, link=link)
     outbox.enqueue(session, to=patient.phone, body=body, purpose="chat_link")
+    return link

@@ -57,6 +57,7 @@ class Patient(Base):
     last_name = Column(String(100), nullable=False, default="")
     phone = Column(String(20), nullable=True, unique=True)
     chat_token = Column(String(64), nullable=False, unique=True)
+    chat_token_issued_at = Column(TZDateTime, nullable=True)  # the link stops working CHAT_LINK_DAYS later
     opted_out = Column(Boolean, nullable=False, default=False)
     opted_out_at = Column(TZDateTime, nullable=True)
     checkins_paused = Column(Boolean, nullable=False, default=False)

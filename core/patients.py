@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.db import now_of
 from core.models import Patient, Treatment
 from core.phones import NotAPhoneNumber, to_e164
 
 E164 = re.compile(r"^\+[1-9]\d{7,14}$")
 PROCEDURES = ("microneedling",)
+# A patient's chat link (a bearer secret sent by SMS or e-mail) stops working this many days after
+# it was issued; staff texting the link again renews it (issue #16 item 16). 90 days covers the
+# recovery and the check-ins with room to spare.
+CHAT_LINK_DAYS = 90
 
 
 class PatientError(ValueError):
@@ -44,8 +49,41 @@ def by_phone(session: Session, phone: str) -> Patient | None:
     return session.execute(select(Patient).where(Patient.phone == phone)).scalar_one_or_none()
 
 
-def by_chat_token(session: Session, token: str) -> Patient | None:
-    return session.execute(select(Patient).where(Patient.chat_token == token)).scalar_one_or_none()
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def chat_link_expires_at(patient: Patient) -> datetime | None:
+    issued = patient.chat_token_issued_at or patient.created_at
+    return _aware(issued) + timedelta(days=CHAT_LINK_DAYS) if issued is not None else None
+
+
+def chat_link_expired(patient: Patient, now: datetime) -> bool:
+    expires = chat_link_expires_at(patient)
+    return expires is not None and _aware(now) >= expires
+
+
+def patient_of_chat_link(session: Session, token: str, now: datetime) -> tuple[Patient | None, bool]:
+    """(the patient, whether the link has expired); (None, False) for a token nobody holds."""
+    patient = session.execute(select(Patient).where(Patient.chat_token == token)).scalar_one_or_none()
+    if patient is None:
+        return None, False
+    return patient, chat_link_expired(patient, now)
+
+
+def by_chat_token(session: Session, token: str, now: datetime | None = None) -> Patient | None:
+    """The patient whose chat link this is, if the link has not expired."""
+    patient, expired = patient_of_chat_link(session, token, now or now_of(session))
+    return None if expired else patient
+
+
+def renew_chat_link(session: Session, patient: Patient) -> None:
+    """The link works for CHAT_LINK_DAYS from now; an expired one is replaced by a new secret (an old
+    link found in a forwarded text or a shared screen never comes back to life)."""
+    now = now_of(session)
+    if chat_link_expired(patient, now):
+        patient.chat_token = new_chat_token()
+    patient.chat_token_issued_at = now
 
 
 def create_patient(
@@ -63,7 +101,11 @@ def create_patient(
     if norm and by_phone(session, norm) is not None:
         raise DuplicatePhone("a patient with this phone already exists")
     patient = Patient(
-        first_name=first_name[:100], last_name=(last_name or "").strip()[:100], phone=norm, chat_token=new_chat_token()
+        first_name=first_name[:100],
+        last_name=(last_name or "").strip()[:100],
+        phone=norm,
+        chat_token=new_chat_token(),
+        chat_token_issued_at=now_of(session),
     )
     session.add(patient)
     try:

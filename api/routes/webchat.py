@@ -62,9 +62,11 @@ def create_session(container: ContainerDep, body: SessionIn | None = None) -> di
     with session_scope(container.session_factory) as s:
         patient_id = None
         if body.chat_token:
-            patient = patient_service.by_chat_token(s, body.chat_token)
+            patient, expired = patient_service.patient_of_chat_link(s, body.chat_token, container.clock.now())
             if patient is None:
                 raise HTTPException(status_code=404, detail="unknown chat token")
+            if expired:
+                raise HTTPException(status_code=404, detail="chat link expired; ask the clinic for a new one")
             patient_id = patient.id
         conv = Conversation(channel=WEB_CHANNEL, patient_id=patient_id, session_key=secrets.token_urlsafe(24))
         s.add(conv)

@@ -138,17 +138,18 @@ def _page(request: Request, name: str, context: dict, status_code: int = 200, *,
 def patient_chat(chat_token: str, request: Request, container: ContainerDep) -> HTMLResponse:
     clinic = _clinic(container)
     first_name: str | None = None
-    found = False
+    found = expired = False
     if 8 <= len(chat_token) <= 128:
         try:
             with session_scope(container.session_factory) as s:
-                patient = patient_service.by_chat_token(s, chat_token)
+                patient, expired = patient_service.patient_of_chat_link(s, chat_token, container.clock.now())
                 if patient is not None:
                     found, first_name = True, patient.first_name
         except SQLAlchemyError:
             return _page(request, "chat.html", {"clinic": clinic, "state": "unavailable"}, 503, private=True)
-    if not found:
-        return _page(request, "chat.html", {"clinic": clinic, "state": "missing"}, 404, private=True)
+    if not found or expired:
+        state = "expired" if found else "missing"
+        return _page(request, "chat.html", {"clinic": clinic, "state": state}, 404, private=True)
     greeting = clinic["greeting"] or (
         f"Hi {first_name}! I'm the aftercare assistant of {clinic['name']}. "
         "Ask me anything about your microneedling treatment and recovery."

@@ -235,3 +235,17 @@ def test_an_idle_chat_session_expires_and_the_history_stays_with_staff(api, fixe
     r = api.get(f"/api/v1/chat/sessions/{sid}/messages")
     assert r.status_code == 404 and r.json()["detail"] == "chat session expired"
     assert api.post(f"/api/v1/chat/sessions/{sid}/messages", json={"text": "hello"}).status_code == 404
+
+
+def test_a_patients_chat_link_expires_after_90_days(api, fixed_clock):
+    """Issue #16 item 16: a chat link is a bearer secret sent by SMS; it stops working 90 days after it
+    was issued (the spec's 404 for a token that opens nothing), with a page that says what to do."""
+    token = api.post("/api/v1/patients", json=ANA, headers=AUTH).json()["chat_token"]
+    fixed_clock.advance(days=89)
+    assert api.post("/api/v1/chat/sessions", json={"chat_token": token}).status_code == 201
+    assert api.get(f"/chat/{token}").status_code == 200
+    fixed_clock.advance(days=2)
+    r = api.post("/api/v1/chat/sessions", json={"chat_token": token})
+    assert r.status_code == 404 and "expired" in r.json()["detail"]
+    page = api.get(f"/chat/{token}")
+    assert page.status_code == 404 and "This chat link has expired" in page.text and 'href="/chat"' in page.text

@@ -880,6 +880,27 @@ def test_the_front_desk_texts_the_chat_link_through_the_outbox_consent_respected
     assert "patient.chat_link_sent" in ib.audit_actions()
 
 
+def test_texting_an_expired_chat_link_sends_a_new_one_and_the_old_one_stays_dead(ib):
+    """Issue #16 item 16: the patient page says the link expired; texting it issues a new secret."""
+    ids = ib.seed(channel="sms")
+    ib.staff("desk@clinic.test", "frontdesk")
+    ib.login("desk@clinic.test")
+    with session_scope(ib.sf) as s:
+        old = s.get(Patient, ids["patient"]).chat_token
+    assert 'id="chat-link-expires"' in ib.client.get(f"/inbox/patients/{ids['patient']}").text
+    ib.clock.advance(days=91)
+    ib.login("desk@clinic.test")  # the staff session itself has expired meanwhile
+    assert 'id="chat-link-expired"' in ib.client.get(f"/inbox/patients/{ids['patient']}").text
+    assert ib.client.get(f"/chat/{old}").status_code == 404
+    ib.post(f"/inbox/patients/{ids['patient']}/send-link")
+    with session_scope(ib.sf) as s:
+        new = s.get(Patient, ids["patient"]).chat_token
+        [row] = s.execute(select(OutboxMessage).where(OutboxMessage.purpose == "chat_link")).scalars().all()
+    assert new != old and f"/chat/{new}" in row.body
+    assert ib.client.get(f"/chat/{new}").status_code == 200
+    assert ib.client.get(f"/chat/{old}").status_code == 404
+
+
 def test_the_escalations_export_neutralises_spreadsheet_formulas(ib):
     ids = ib.seed()
     with session_scope(ib.sf) as s:

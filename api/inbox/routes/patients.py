@@ -115,6 +115,8 @@ def patient_page(
             "conversations": convs,
             "escalations": escs,
             "chat_url": f"{container.settings.public_url}/chat/{patient.chat_token}",
+            "chat_link_expires": patient_service.chat_link_expires_at(patient),
+            "chat_link_expired": patient_service.chat_link_expired(patient, container.clock.now()),
             "day": day,
             "today": today.isoformat(),
             "channel_labels": CHANNEL_LABELS,
@@ -132,7 +134,7 @@ def send_chat_link(
     if patient is None:
         return not_found(request, "patient")
     try:
-        inbox_service.send_chat_link(session, patient, link=f"{container.settings.public_url}/chat/{patient.chat_token}")
+        inbox_service.send_chat_link(session, patient, public_url=container.settings.public_url)
     except inbox_service.NotSendable:
         return go(f"/inbox/patients/{patient.id}", error="link_not_sent")
     audit_action(session, staff, "patient.chat_link_sent", "patient", patient.id)
