@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 import uuid
 from collections.abc import Iterator
@@ -108,6 +110,22 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
+def _private_sqlite_file(engine: Engine) -> None:
+    """The SQLite file holds patients' messages: readable by the service's user only (0600), whatever
+    the umask of whoever starts the service. SQLite gives its -wal and -shm files the database
+    file's mode, so they follow (issue #16 item 16)."""
+    path = engine.url.database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    path = os.path.abspath(path)
+    if not os.path.exists(path) and os.path.isdir(os.path.dirname(path)):
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))  # an empty file is a new database to SQLite
+    for p in (path, path + "-wal", path + "-shm"):
+        with contextlib.suppress(OSError):  # another user's file: left as it is (the service cannot change it)
+            if os.path.exists(p) and os.stat(p).st_mode & 0o077:
+                os.chmod(p, 0o600)
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys and a busy timeout."""
     kwargs: dict = {"future": True, "echo": echo, "pool_pre_ping": True}
@@ -124,6 +142,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         kwargs["pool_timeout"] = 5
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
+        _private_sqlite_file(engine)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial

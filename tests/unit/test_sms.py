@@ -312,3 +312,31 @@ def test_the_spool_is_readable_by_the_service_user_only(tmp_path) -> None:
     assert stat.S_IMODE(os.stat(spool.path).st_mode) == 0o600
     spool.drain(lambda rec: (_ for _ in ()).throw(RuntimeError("database still down")))
     assert stat.S_IMODE(os.stat(spool.path).st_mode) == 0o600
+
+
+def test_the_sqlite_database_is_readable_by_the_service_user_only(tmp_path) -> None:
+    """Issue 16, item 16: the database (patients' messages) took the umask of whoever started the
+    service (0644 under the usual 022), outside `make run`. Its -wal and -shm files follow it."""
+    import os
+    import stat
+
+    from sqlalchemy import text
+
+    from core.db import make_engine
+
+    old = os.umask(0o022)
+    try:
+        existing = tmp_path / "old.db"
+        existing.write_bytes(b"")
+        os.chmod(existing, 0o644)
+        for path in (tmp_path / "new.db", existing):
+            engine = make_engine(f"sqlite:///{path}")
+            with engine.begin() as conn:
+                conn.execute(text("CREATE TABLE t (x TEXT)"))
+                conn.execute(text("INSERT INTO t VALUES ('there is pus')"))
+            for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+                if p.exists():
+                    assert stat.S_IMODE(os.stat(p).st_mode) == 0o600, p
+            engine.dispose()
+    finally:
+        os.umask(old)
