@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import InterfaceError as SAInterfaceError
 from sqlalchemy.exc import OperationalError as SAOperationalError
 from sqlalchemy.exc import TimeoutError as SAPoolTimeout
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api import access_log
 from api.container import Container
@@ -231,6 +232,9 @@ def create_app(
         allow_headers=["Content-Type"],
         allow_credentials=False,
     )
+    # outermost: the real client address from X-Forwarded-For, only when the peer is a trusted proxy
+    # (uvicorn's own middleware, configured from our settings; `make run` turns uvicorn's default off)
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     app.add_exception_handler(SAOperationalError, _database_unavailable)
     app.add_exception_handler(SAInterfaceError, _database_unavailable)
     app.add_exception_handler(SAPoolTimeout, _database_unavailable)

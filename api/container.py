@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
-from api.limits import CHAT_MESSAGES_PER_MINUTE
+from api.limits import CHAT_CLIENT_MESSAGES_PER_MINUTE, CHAT_MESSAGES_PER_MINUTE, CHAT_SESSIONS_PER_HOUR
 from api.sms.runtime import SmsRuntime
 from core.clock import SystemClock
 from core.conversations import ConversationService
@@ -39,6 +39,8 @@ class Container:
     media_interval_s: float = 2.0
     # web chat limit (api/limits.py): messages per session per minute
     chat_messages_per_minute: int = CHAT_MESSAGES_PER_MINUTE
+    chat_sessions_per_hour: int = CHAT_SESSIONS_PER_HOUR  # new sessions per client address
+    chat_client_messages_per_minute: int = CHAT_CLIENT_MESSAGES_PER_MINUTE  # over all of a client's sessions
     # how often the background workers run (seconds)
     spool_interval_s: float = 3.0
     paging_interval_s: float = 15.0  # how often due repeat pages are looked for (core/paging.py)

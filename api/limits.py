@@ -6,13 +6,17 @@
 - A web chat session may send ``CHAT_MESSAGES_PER_MINUTE`` messages a minute (counted in the
   database, so every replica sees the same count). A message over the limit is still screened:
   **a red flag is never rate-limited out of its escalation**; only ordinary messages get 429.
-- New chat sessions are NOT limited per client address: behind the clinic's reverse proxy every
-  patient has the proxy's address, so such a limit would refuse real patients (open: a limit keyed
-  on a trusted X-Forwarded-For).
+- Per client address (the real client: X-Forwarded-For is read only from the proxies of
+  ``AFTERCARE_TRUSTED_PROXIES``, so behind the clinic's reverse proxy each patient is themselves,
+  not the proxy): at most ``CHAT_SESSIONS_PER_HOUR`` new chat sessions an hour, and at most
+  ``CHAT_CLIENT_MESSAGES_PER_MINUTE`` messages a minute over all the sessions it opened (a red flag,
+  again, always goes through). Only a keyed hash of the address is stored (``client_key``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -22,7 +26,14 @@ from core.inbox import MAX_IMPORT_BYTES
 DEFAULT_MAX_BODY = 64 * 1024
 LARGE_BODY_PATHS = {"/inbox/patients/import": MAX_IMPORT_BYTES + 64 * 1024}
 CHAT_MESSAGES_PER_MINUTE = 20
+CHAT_SESSIONS_PER_HOUR = 30
+CHAT_CLIENT_MESSAGES_PER_MINUTE = 60
 RETRY_AFTER_S = 30
+
+
+def client_key(secret: str, address: str | None) -> str:
+    """A keyed hash of a client address: enough to count its sessions, useless to recover it."""
+    return hmac.new(secret.encode(), (address or "unknown").encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def body_limit(path: str) -> int:

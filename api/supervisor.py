@@ -151,6 +151,7 @@ class Stack:
                     "--port",
                     str(self.port),
                     "--no-server-header",
+                    "--no-proxy-headers",  # the app reads X-Forwarded-For from AFTERCARE_TRUSTED_PROXIES itself
                     "--timeout-graceful-shutdown",
                     "5",
                     "--ws",

@@ -91,6 +91,9 @@ class Conversation(Base):
     stated_treatment_on = Column(Date, nullable=True)  # a date the patient told us (unknown patients)
     awaiting = Column(String(64), nullable=True)  # e.g. "treatment_date:makeup" while we wait for an answer
     callback_phone = Column(String(20), nullable=True)  # E.164 a web chat patient gave us to be called back on
+    # web chat: a keyed hash of the address that opened the session (never the address itself), for
+    # the per-client limits of api/limits.py
+    client_key = Column(String(32), nullable=True, index=True)
     pending_message_id = Column(String(32), nullable=True)  # the symptom message waiting for the date
     last_topic = Column(String(64), nullable=True)
     clarify_count = Column(Integer, nullable=False, default=0)

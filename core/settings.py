@@ -6,6 +6,7 @@ to start with a missing or default secret.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -62,6 +63,9 @@ class Settings:
     log_level: str = "INFO"
     triage_model: bool = True  # the learned red-flag model beside the lexicon (AFTERCARE_TRIAGE_MODEL=off: lexicon alone)
     triage_threads: int = 2  # CPU threads of the model's sentence encoder
+    # reverse proxies whose X-Forwarded-For names the real client (addresses or networks); the
+    # per-client limits and the sign-in throttle read the client from it only behind these
+    trusted_proxies: list[str] = field(default_factory=lambda: ["127.0.0.1", "::1"])
 
     @property
     def is_development(self) -> bool:
@@ -90,6 +94,14 @@ class Settings:
                     "Refusing to start in development mode: " + "; ".join(problems) + ". Set AFTERCARE_ENV=production "
                     "(with AFTERCARE_API_TOKEN, AFTERCARE_SECRET_KEY and an https AFTERCARE_PUBLIC_URL)."
                 )
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise SettingsError(
+                    f"AFTERCARE_TRUSTED_PROXIES: {proxy!r} is not an address or network (a client could forge "
+                    "X-Forwarded-For if every sender were trusted)"
+                ) from None
         if self.is_development:
             return
         problems = []
@@ -167,6 +179,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             log_level=os.environ.get("AFTERCARE_LOG_LEVEL", "INFO").upper(),
             triage_model=os.environ.get("AFTERCARE_TRIAGE_MODEL", "on").strip().lower() not in {"off", "0", "false", "no"},
             triage_threads=int(_float("AFTERCARE_TRIAGE_THREADS", 2)),
+            trusted_proxies=[
+                p.strip() for p in os.environ.get("AFTERCARE_TRUSTED_PROXIES", "127.0.0.1,::1").split(",") if p.strip()
+            ],
         )
     finally:
         if environ is not None:

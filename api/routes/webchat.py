@@ -7,12 +7,12 @@ import logging
 import secrets
 from datetime import datetime, timedelta
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from api.deps import ContainerDep
-from api.limits import RETRY_AFTER_S
+from api.limits import RETRY_AFTER_S, client_key
 from core import content
 from core import patients as patient_service
 from core.clinic import get_clinic
@@ -57,9 +57,12 @@ def _too_many(detail: str) -> HTTPException:
 
 
 @router.post("/sessions", status_code=201)
-def create_session(container: ContainerDep, body: SessionIn | None = None) -> dict:
+def create_session(request: Request, container: ContainerDep, body: SessionIn | None = None) -> dict:
     body = body or SessionIn()
+    key = client_key(container.settings.secret_key, request.client.host if request.client else None)
     with session_scope(container.session_factory) as s:
+        if _recent_sessions(s, key, container.clock.now()) >= container.chat_sessions_per_hour:
+            raise _too_many("too many new chat sessions from this address; please wait a while or call the clinic")
         patient_id = None
         if body.chat_token:
             patient, expired = patient_service.patient_of_chat_link(s, body.chat_token, container.clock.now())
@@ -68,7 +71,7 @@ def create_session(container: ContainerDep, body: SessionIn | None = None) -> di
             if expired:
                 raise HTTPException(status_code=404, detail="chat link expired; ask the clinic for a new one")
             patient_id = patient.id
-        conv = Conversation(channel=WEB_CHANNEL, patient_id=patient_id, session_key=secrets.token_urlsafe(24))
+        conv = Conversation(channel=WEB_CHANNEL, patient_id=patient_id, session_key=secrets.token_urlsafe(24), client_key=key)
         s.add(conv)
         s.flush()
         return {"session_id": conv.session_key}
@@ -86,7 +89,11 @@ async def post_message(session_id: str, body: MessageIn, container: ContainerDep
     def store() -> str:
         with session_scope(container.session_factory) as s:
             conv = _conversation(s, session_id, container.clock.now())
-            if _recent_messages(s, conv.id, container.clock.now()) >= container.chat_messages_per_minute:
+            now = container.clock.now()
+            if (
+                _recent_messages(s, conv.id, now) >= container.chat_messages_per_minute
+                or _recent_client_messages(s, conv.client_key, now) >= container.chat_client_messages_per_minute
+            ):
                 # a flood: ordinary messages wait, but a red flag is never rate-limited out of its escalation
                 if not service.screener.screen(text, None).escalates:
                     raise _too_many("too many messages; please wait a moment and send it again")
@@ -116,6 +123,29 @@ def _recent_messages(s, conversation_id: str, now: datetime) -> int:
     return s.execute(
         select(func.count(Message.id)).where(
             Message.conversation_id == conversation_id,
+            Message.direction == "in",
+            Message.created_at >= now - timedelta(seconds=60),
+        )
+    ).scalar_one()
+
+
+def _recent_sessions(s, key: str, now: datetime) -> int:
+    return s.execute(
+        select(func.count(Conversation.id)).where(
+            Conversation.client_key == key, Conversation.created_at >= now - timedelta(hours=1)
+        )
+    ).scalar_one()
+
+
+def _recent_client_messages(s, key: str | None, now: datetime) -> int:
+    """Messages of the last minute over every session this client address opened."""
+    if key is None:
+        return 0
+    return s.execute(
+        select(func.count(Message.id))
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(
+            Conversation.client_key == key,
             Message.direction == "in",
             Message.created_at >= now - timedelta(seconds=60),
         )
