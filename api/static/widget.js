@@ -525,6 +525,8 @@
         setState(item, "failed");
         item.stateEl.textContent = "Not sent: " + e.message;
         if (!input.value) input.value = item.payload;
+      } else if (e.status === 429) {  // a rate limit: the text is kept; say so, and where urgent help is
+        showBanner("Too many messages at once. Your message is kept here; please retry in a minute. In an emergency, call 911.");
       } else {
         showBanner(navigator.onLine === false ? "You're offline. Your message is kept here; it will be sent when you retry."
           : "We can't reach the clinic right now. Your message is kept here; please retry.");

@@ -150,6 +150,21 @@ def test_real_assistant_history_and_emergency(stack, page, shots):
 
 
 # ---------------------------------------------------------------- fake assistant
+def test_a_rate_limited_message_is_kept_and_the_patient_is_told_why_and_where_urgent_help_is(widget_app, page, shots):
+    """Issue #16 item 5: a 429 is not "can't reach the clinic": the text is kept and 911 is named."""
+    widget_app.app.state.container.chat_messages_per_minute = 1
+    page.goto(f"{widget_app.base_url}/demo")
+    open_widget(page)
+    ask(page, "can I wear makeup tomorrow?")
+    expect(bot_messages(page).first).to_contain_text("24 hours")
+    ask(page, "is peeling on day 3 normal?")
+    expect(page.locator(".ac-msg.ac-failed")).to_contain_text("is peeling on day 3 normal?", timeout=20_000)
+    banner = page.locator(".ac-banner")
+    expect(banner).to_contain_text("Too many messages")
+    expect(banner).to_contain_text("911")
+    shots(page, "05b-rate-limited")
+
+
 def test_offline_keeps_the_message_and_retry_delivers_it(widget_app, page, shots):
     page.goto(f"{widget_app.base_url}/demo")
     open_widget(page)
