@@ -314,6 +314,9 @@ class Context:
         self.expect_q: list[bool] = []
         self.pain_faq: list[bool] = []
         self.concern_faq: list[bool] = []
+        self.habitual: list[bool] = []
+        self.future_q: list[bool] = []
+        self.allergy_history: list[bool] = []
         for s in range(self.n_sent):
             st = self._sentence_text(s)
             report = any(not re.search(r"\b(?:if|when|what if|in case)\s*$", st[: m.start()]) for m in fr["REPORT"].finditer(st))
@@ -327,13 +330,35 @@ class Context:
             self.pain_faq.append(bool(fr["PAIN_FAQ"].search(st)) and not report)
             # questions about existing concerns ("will it fade my dark spots", "i have melasma, will it make it worse")
             self.concern_faq.append((bool(fr["TREATMENT_TARGET"].search(st)) or generic or cand) and not new)
+            # "will it darken my skin after microneedling": the future, even with "after the treatment" in it
+            present = bool(re.search(r"\b(?:these|those|this|my new|the new)\b", st))
+            self.future_q.append(bool(fr["FUTURE_Q"].search(st)) and not report and not present)
+            if self.future_q[-1]:
+                self.concern_faq[-1] = True
+            now = bool(re.search(r"\b(?:right now|now|today|currently|since|after (?:the|my)|this morning|tonight)\b", st))
+            # "i have a history of cold sores": a history, though "i have" usually reports something present
+            lasting = bool(re.search(r"\b(?:history of|prone|susceptible|used to get)\b", st))
+            self.habitual.append(bool(fr["HABITUAL"].search(st)) and not now and (lasting or not report))
+            reacting = re.search(
+                r"\b(?:reaction|reacting|reacted|having|broke out|breaking out|swell\w*|swollen|hives|rash\w*|itch\w*|"
+                r"welts?|bumps?|tingl\w*|burn\w*|might|may be|maybe|could be|think|probably|must be)\b",
+                st,
+            )
+            self.allergy_history.append(bool(fr["ALLERGY_HISTORY"].search(st)) and not now and not reacting)
         faq_nouns = [(m.first, m.last) for m in self.mentions if m.atom in ("PIGMENT_FAQ_NOUN", "TEXTURE_FAQ_NOUN")]
+        cold_sores = [(m.first, m.last) for m in self.mentions if m.atom == "COLD_SORE"]
+
+        def cold_sore_at(m: Mention) -> bool:
+            return any(a <= m.last and m.first <= b for a, b in cold_sores)
+
         for m in self.mentions:
             if (m.atom in STRUCTURAL and m.atom != "ALARM") or m.atom in ("SELF_HARM", "ER_VISIT"):
                 continue
             s = m.sent
             if m.atom in ("CHEST_PAIN", "PAIN", "WORSE", "SEVERE") and self.pain_faq[s]:
                 m.suppressed = True
+            elif m.atom == "WORSE" and self.future_q[s]:
+                m.suppressed = True  # "will my eczema get worse from microneedling": a question about the future
             elif m.atom in EMERGENCY_ATOMS:
                 continue
             elif self.generic[s] or self.candidacy[s]:
@@ -341,6 +366,10 @@ class Context:
             elif (m.atom in EXPECTED_ATOMS or m.atom == "UNPLACED") and (self.expect_q[s] or self.candidacy_raw[s]):
                 m.suppressed = True
             elif m.atom in CONCERN_ATOMS and (self.concern_faq[s] or any(a <= m.first and m.last <= b for a, b in faq_nouns)):
+                m.suppressed = True
+            elif m.atom in ("COLD_SORE", "BLISTER") and self.habitual[s] and (m.atom == "COLD_SORE" or cold_sore_at(m)):
+                m.suppressed = True  # "i get fever blisters a few times a year": a history, not a blister now
+            elif m.atom == "ALLERGIC" and self.allergy_history[s]:
                 m.suppressed = True
 
     # -- queries

@@ -41,7 +41,10 @@ ATOMS: dict[str, list[str]] = {
         r"(?:short|shortness|shortage) of breath|out of breath|(?:lost|losing) my breath",
         r"(?:breathing|breath|breaths) {g3}(?:hard|difficult|weird|funny|strange|off|heavy|shallow|noisy|raspy|tight|"
         r"bad|labou?red|struggl\w*|rattl\w*|wheez\w*|fast|rapid|short|harder|difficulty|wrong)",
-        r"wheez\w*|gasp\w*|chok(?:e|ed|es|ing)|suffocat\w*|airways?|breathless\w*|asthma\w*|inhaler",
+        r"wheez\w*|gasp\w*|chok(?:e|ed|es|ing)|suffocat\w*|airways?|breathless\w*|inhaler",
+        r"asthma\w* (?:attack|flare|acting|kicking|playing|is (?:bad|worse|acting|flaring|really))\w*|"
+        r"(?<!for my )(?<!for her )(?<!for his )(?<!have )(?<!has )(?<!with )(?<!history of )(?<!i'm )(?<!mild )"
+        r"(?<!controlled )asthma\w*",
         r"(?:{cant}|hard to|trouble|struggling to) {g1}get (?:enough |any )?air|getting air in|get air in",
     ],
     "THROAT": [
@@ -87,7 +90,9 @@ ATOMS: dict[str, list[str]] = {
         r"took (?:a bunch of|too many|all my|all the|loads of) (?:pills|tablets|meds)",
     ],
     "ER_VISIT": [
-        r"(?:the|to|in|at) (?:er|a&e|emergency room|emergency|hospital|urgent care)|ambulance|paramedics?|"
+        r"(?<!work )(?<!works )(?<!working )(?<!worked )(?<!shift )(?<!shifts )(?<!day )(?<!job )(?<!nurse )"
+        r"(?<!doctor )(?<!volunteer )(?:the|to|in|at) (?:er|a&e|emergency room|emergency|hospital|urgent care)|"
+        r"ambulance|paramedics?|"
         r"call(?:ed|ing)? 911|911|call(?:ed|ing)? 999",
     ],
     # ------------------------------------------------------------ infection etc
@@ -108,10 +113,10 @@ ATOMS: dict[str, list[str]] = {
     "SCAB": [r"scab\w*"],
     "YELLOW": [
         r"yellow\w*(?! (?:sunscreen|serum|cream|light|led|tint\w*|toner|concealer|corrector|tinted|bruis\w*))",
-        r"golden|amber|mustard|honey(?= (?:colou?r\w*|like|looking|look|ish|crust\w*|scab\w*|tint\w*|brown))",
+        r"golden(?! (?:retriever|doodle|hour|gate|state|ratio|rule|years?))|amber(?! alert)|mustard|honey(?= (?:colou?r\w*|like|looking|look|ish|crust\w*|scab\w*|tint\w*|brown))",
     ],
     "OOZE": [
-        r"ooz\w*|weep\w*|seep\w*|leak\w*|drain\w*",
+        r"ooz\w*|weep\w*|seep\w*|leak\w*|(?<!a )(?<!the )(?<!sink )(?<!shower )(?<!unclog )drain\w*(?! (?:cleaner|pipe))",
         r"wet and (?:sticky|oozy|weepy)|sticky (?:fluid|liquid|stuff)|(?:still|always|constantly) wet",
         r"(?:fluid|liquid|liquids|fluids|plasma|water|stuff|something|juice|serum) {g3}(?:coming|comes|came|leaking|"
         r"dripping|running) (?:out|from|off)",
@@ -213,8 +218,11 @@ ATOMS: dict[str, list[str]] = {
     ],
     # ----------------------------------------------------------- bleeding
     "BLEED": [
-        r"bleed\w*|bled|(?<!own )(?<!thin my )blood(?! (?:thinners?|thinning|clott\w*|pressure|tests?|work|sugar|type|"
-        r"draw\w*|drawn|donation|orange|plasma))|bloody (?:discharge|fluid|mess|pus|stuff|tissue\w*)",
+        r"bleed\w*(?! disorders?| condition)|bled|(?<!own )(?<!thin my )(?<!thin the )(?<!donate )(?<!donating )"
+        r"(?<!give )(?<!giving )(?<!flesh and )(?<!spin my )(?<!spin her )(?<!spin his )(?<!spin your )(?<!spin the )"
+        r"blood(?! (?:thinn\w*|thin\w*|clott\w*|pressure|tests?|work|sugar|type|draw\w*|drawn|donation|donor|bank|"
+        r"drive|orange|plasma|spun|is slow to clot|clots slowly|disorder\w*|cells?|count|panel|levels?))"
+        r"|bloody (?:discharge|fluid|mess|pus|stuff|tissue\w*)",
     ],
     "BLEED_PERSIST": [
         r"(?:bleed\w*|blood\w*) {g4}{neg_aux} {g1}(?:stop\w*|settle\w*|slow\w*)",
@@ -257,14 +265,17 @@ ATOMS: dict[str, list[str]] = {
     ],
     # ------------------------------------------------- course of redness/swelling
     "WORSE": [
-        r"wors\w*(?! (?:to|for|if|when|idea|than using|than doing|than going) )",
+        r"(?<!results )(?<!result )(?<!results seem )(?<!results are )(?<!results look )(?<!the results )"
+        r"wors\w*(?! (?:to|for|if|when|idea|than using|than doing|than going|results?|outcomes?) )",
         r"redder|puffier|more (?:red|swollen|puffy|inflamed|painful|sore|tender|irritated|swelling|redness|itchy)",
         r"(?:hurts?|hurting|painful|sore|red|swollen|puffy|itchy|burning|stinging|throbbing|aching) {g1}more|"
         r"more (?:today|now|tonight|this morning|than (?:yesterday|before|the day before|earlier|this morning|last night))",
         r"doubled|tripled|twice as (?:big|bad|swollen|red|puffy|large)|ballooned|"
         r"went from \w+ to|(?:turned|turning|getting|gone|went|is|looks) (?:angry|angrier|darker red|deeper red)|"
-        r"(?:bigger|larger|wider|higher|worse|redder|puffier|angrier|darker red) (?:today|now|tonight|than|this morning|"
-        r"every|each)|(?:increas\w*|intensif\w*|deteriorat\w*|escalat\w*)|(?:getting|got|gets|grown|growing) (?:bigger|larger|"
+        r"(?<!results )(?<!result )(?:bigger|larger|wider|higher|worse|redder|puffier|angrier|darker red) "
+        r"(?:today|now|tonight|this morning|"
+        r"than(?! (?:others|other people|most|my friends?|hers|his|theirs|yours|everyone|she did|he did|they did))|"
+        r"every|each)|(?:(?<!i )(?<!to )(?<!should i )(?<!can i )increas\w*|intensif\w*|deteriorat\w*|escalat\w*(?! (?:to|this|it|me|my)))|(?:getting|got|gets|grown|growing) (?:bigger|larger|"
         r"redder|more)|(?:went|gone|goes|going|come) (?:back )?up(?! to)",
     ],
     "REDNESS": [
@@ -316,7 +327,8 @@ ATOMS: dict[str, list[str]] = {
     ],
     "PIGMENT_FAQ_NOUN": [
         r"(?:dark|darker|brown|black|olive|deep|fair|light|pale) (?:skin|skinned|complexion)|"
-        r"skin of colou?r|sun spots?|age spots?|dark circles"
+        r"skin of colou?r|sun spots?|age spots?|dark circles|dark spot (?:serum|cream|corrector|treatment)|"
+        r"(?:brown|dark) spots? from (?:the sun|acne|pimples|years)|sun damage"
     ],
     "TEXTURE": [
         r"bump(?:s|y)?|lump(?:s|y)?|nodul\w*|knots?|cysts?|cystic|milia|granulom\w*",
@@ -329,10 +341,14 @@ ATOMS: dict[str, list[str]] = {
         r"procedure|appointment)|new lines",
         r"(?:visible|straight|little|tiny|thin|white|raised|faint|grid) lines|marks (?:from|where) {g1}(?:pen|needles?|"
         r"device|roller|treatment|microneedl\w*|it went)",
-        r"scar|scars|scarring|scarred|pits?|pitted|pitting|indent\w*|holes|dents?|divots?",
+        r"scar|scars|scarring|scarred|pits?(?! stop)|pitted|pitting|indent\w*|holes|dents?|divots?",
         r"texture {g2}(?:worse|weird|bumpy|uneven|rough|changed|different)",
     ],
-    "TEXTURE_FAQ_NOUN": [r"acne scars?|stretch marks?|fine lines|wrinkles|smile lines|frown lines|old scars?"],
+    "TEXTURE_FAQ_NOUN": [
+        r"(?:acne|pimple|chickenpox|chicken pox|surgical|surgery|c section|old|teenage|deep|ice ?pick|boxcar|rolling|"
+        r"pitted|atrophic) (?:scars?|scarring)|acne scarring|scarring from acne|stretch marks?|fine lines|wrinkles|"
+        r"smile lines|frown lines|old scars?|scars? from (?:acne|pimples|my teens|high school|years ago|when i was)"
+    ],
     "OTHER_BODY": [r"head ?aches?|migraines?|(?:my )?head (?:hurts|is pounding|is killing me)"],
     "GLANDS": [
         r"(?:glands?|lymph nodes?|nodes) {g3}(?:swell\w*|swollen|up|sore|tender|hard|lumps?)|"
@@ -385,6 +401,7 @@ FRAMES: dict[str, str] = {
         r"|\b(?:usually|often|sometimes|always|tend to|regularly|occasionally) get\b|\bsuffer (?:from|with)\b"
         r"|\bbefore (?:my|the|an|your|a) (?:appointment|treatment|session|procedure)\b|\bif i\b|\bwhat if\b"
         r"|\bin case\b|\b(?:i'm|am|i am) allergic to\b|\beasily\b"
+        r"|\bfrom getting (?:needled|treated|it done|microneedl\w*)\b|\bstill (?:do it|be treated|get needled)\b"
     ),
     # future / generic questions about expected effects ("how long will the redness last")
     "EXPECT_Q": (
@@ -408,6 +425,33 @@ FRAMES: dict[str, str] = {
         r"\b(?:help\w*|fade|fading|improve\w*|treat|treats|treating|work(?:s)? (?:on|for)|get rid of|reduc\w*|"
         r"lighten\w*|good for|target\w*|remov\w*|fix|erase|smooth\w*|fill\w*|minimi\w*|diminish|results?|"
         r"effective|shrink|cause|causes)\b"
+    ),
+    # a condition the patient is prone to, had before, or gets now and then ("i get cold sores a few times
+    # a year", "history of herpes"): a candidacy question, not a sore that is there now
+    "HABITUAL": (
+        r"\b(?:usually |often |always |sometimes |tend to )?(?:get|gets|have|has|had) (?:\w+ ){0,5}"
+        r"(?:a few times|a couple of times|couple times|once in a while|now and then|on and off|times a|every time|whenever|when(?:ever)? (?:i'm|im|i am|i get|stressed)|often|a lot|alot|"
+        r"all the time|frequently|sometimes|regularly|occasionally|in the past|as a kid|every (?:year|winter|summer))\b"
+        r"|\bprone\b|\bhistory\b|\bsusceptible\b|\bused to get\b|\bever had\b|\bbreak out in\b"
+    ),
+    # an allergy the patient has (a question about a product or the numbing cream), not a reaction now
+    "ALLERGY_HISTORY": (
+        r"\b(?:i'm|im|i am|am|she's|he's|i'm very|i'm super|i'm really) allergic\b(?! reaction| to (?:the|it|something|this|that|your|what))"
+        r"|\ballergic to (?!the |it |something|this|that|your|what)"
+        r"|\b(?:a lot of|lots of|several|many|multiple|known|documented|food|drug|seasonal|bad|severe) allergies\b"
+        r"|\b(?:i have|i've got|have|with) allergies\b|\ballerg\w* (?:test\w*|history|list|card|bracelet|panel)\b"
+        r"|\b\w*caine allergy\b|\breact\w* badly to \w*(?:caine|numbing|latex|penicillin|nickel|adhesive)"
+    ),
+    # a question about what the treatment will do ("will it darken my skin", "am i gonna end up patchy")
+    "FUTURE_Q": (
+        r"\b(?:will|would|could|can|does|do|might) (?:it|this|that|microneedling|skinpen|the (?:treatment|procedure|needles?|"
+        r"pen)|my skin|brown skin|dark skin|black skin|darker skin|skin like mine|i|my \w+) (?:\w+ ){0,3}"
+        r"(?:darken|discolou?r|leave|cause|give|make|get|go|end up|turn|help|scar|mark|mess)\w*"
+        r"|\b(?:will|would|could|might) (?:\w+ ){1,3}(?:darken|discolou?r|leave|cause|give|make|turn|scar|mess)\w*"
+        r"|\b(?:am i|is it|are they) (?:gonna|going to)\b|\bshould i (?:worry|be worried|be nervous|be concerned)\b"
+        r"|\b(?:any|the|what) (?:\w+ )?risks?\b|\bhow many (?:sessions|treatments|appointments|visits|trips|rounds)\b"
+        r"|\bwhen will i see\b|\b(?:go|goes) away\b|\bget better\b|\bstay (?:better|away|gone)\b|\bcome back\b"
+        r"|\bcreep back\b|\bdoes (?:it|microneedling) (?:do anything|work)\b"
     ),
     "REPORT_NEW": (
         r"\b(?:new|appeared|noticed|since (?:the|my)|after (?:the|my|microneedling|treatment|it)|from the|"

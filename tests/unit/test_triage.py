@@ -389,6 +389,66 @@ def test_plain_faq_does_not_escalate(text):
     assert screen(text, None).level is Level.NONE
 
 
+# Families of everyday questions the lexicon used to escalate (FAQ false alarms page the on-call nurse
+# for nothing): the word is there, the symptom is not. Day 3, when every finding is possible.
+@pytest.mark.parametrize(
+    "text",
+    [
+        # blood that is not bleeding
+        "how soon after my session can I donate blood",
+        "should I let the blood bank know about my treatment",
+        "my mom asked if the kind where they spin your blood costs extra",
+        "I have a clotting disorder, my blood is slow to clot, is that a problem",
+        "im on blood thinning meds, ok to book?",
+        # a condition someone is prone to, or an allergy someone has (a question, not a reaction)
+        "I get fever blisters a couple of times a year, is microneedling still an option",
+        "i've had a history of herpes outbreaks, anything I should do first",
+        "prone to cold sores, should I take an antiviral beforehand",
+        "I'm allergic to lidocaine, what numbing do you use instead",
+        "I have lots of allergies, can you send me what's in the numbing cream",
+        "I have mild asthma, is the numbing cream ok for me",
+        # goals and futures: the scars and spots the patient wants treated
+        "how many rounds would my chickenpox scars need",
+        "will my boxcar scars ever fully go away",
+        "could it leave my olive skin blotchy",
+        "is there any risk it darkens skin like mine",
+        "will my rosacea get worse from the needles",
+        "what can make results worse than expected",
+        # everyday senses of symptom words
+        "what should I bring if it's 95 degrees out on my appointment day",
+        "my golden retriever licks my face, is that ok after",
+        "is it ok to quickly make a pit stop at the pharmacy after",
+        "can you escalate this to someone at the front desk",
+        "should I increase how much water I drink",
+    ],
+)
+def test_everyday_questions_with_symptom_words_do_not_escalate(text):
+    assert screen(text, 3).level is Level.NONE, screen(text, 3).findings
+
+
+# ...and the reports next to those families still escalate.
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I gave blood on Monday and my cheek keeps bleeding",
+        "I'm on blood thinners and it won't stop bleeding",
+        "I used to get cold sores and now there's a blister on my lip",
+        "I'm allergic to lidocaine and my lips are swelling up",
+        "might be allergic to the numbing cream, I'm covered in hives",
+        "I have asthma and I'm wheezing since the treatment",
+        "my asthma is acting up and I can't catch my breath",
+        "will this swelling get any worse? my eye is swollen shut",
+        "my eczema got worse after the microneedling",
+        "there's golden crust along my jaw",
+        "clear fluid keeps draining from my chin",
+        "I went to the hospital last night because of the swelling",
+        "escalating pain and redness today",
+    ],
+)
+def test_reports_beside_those_families_still_escalate(text):
+    assert screen(text, 3).escalates, text
+
+
 @pytest.mark.parametrize(
     "text",
     [
