@@ -1,16 +1,33 @@
 from __future__ import annotations
 
 import time
+from typing import Literal
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from pydantic import Field
 from sqlalchemy import text
 
 from api.deps import ContainerDep
+from api.schemas import ApiModel
 from core.clinic import get_clinic
 from core.db import session_scope
 
 router = APIRouter()
+
+
+class Alive(ApiModel):
+    status: Literal["alive"]
+
+
+class Ready(ApiModel):
+    status: Literal["ok", "degraded"]
+    degraded: dict[str, str] | None = Field(None, description="what is degraded (the learned red-flag model is off)")
+
+
+class NotReady(ApiModel):
+    status: Literal["starting"]
+    missing: list[Literal["database", "assistant", "oncall_contacts"]]
 
 
 def _oncall_set(container) -> bool:
@@ -18,7 +35,7 @@ def _oncall_set(container) -> bool:
         return bool(get_clinic(s).oncall_phone)
 
 
-@router.get("/healthz/live", tags=["health"])
+@router.get("/healthz/live", tags=["health"], response_model=Alive)
 async def live() -> JSONResponse:
     """Liveness: the process answers. Stays up while Rasa or the database is down, so a load balancer
     or supervisor never pulls the one part that can still screen, escalate and answer safely
@@ -26,7 +43,12 @@ async def live() -> JSONResponse:
     return JSONResponse({"status": "alive"})
 
 
-@router.get("/healthz", tags=["health"])
+@router.get(
+    "/healthz",
+    tags=["health"],
+    response_model=Ready,
+    responses={503: {"model": NotReady, "description": "Not ready: what is missing (docs/api.md)"}},
+)
 async def healthz(container: ContainerDep) -> JSONResponse:
     missing = []
     now = time.monotonic()
