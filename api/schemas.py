@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any, Union
+from typing import Any, TypeVar, Union
 
 from pydantic import BaseModel, StrictInt, StrictStr
+from pydantic.errors import DictError
 
 # E.164: "+", a country code that does not start with 0, at most 15 digits in all. [0-9], not \d:
 # Python's \d also matches other scripts' digits, which no phone number is written with.
@@ -28,6 +29,9 @@ ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 # class. Spelled out, not \s: Python's \s and JSON Schema's (ECMA) disagree on some of them.
 _BLANK = r"\x00-\x20\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 NOT_BLANK_PATTERN = rf"^[{_BLANK}]*[^{_BLANK}]"
+
+
+Model = TypeVar("Model", bound="ApiModel")
 
 
 def _nullable(prop: dict[str, Any]) -> dict[str, Any]:
@@ -47,6 +51,14 @@ def _nullable(prop: dict[str, Any]) -> dict[str, Any]:
 class ApiModel(BaseModel):
     # A model of the public API: a field that allows None is nullable in the schema. (A comment, not a
     # docstring: pydantic would print a docstring as the description of every model without one.)
+
+    @classmethod
+    def validate(cls: type[Model], value: Any) -> Model:
+        # a JSON object only: pydantic 1 also made a model of any list of pairs, so `[]` opened a
+        # chat session and `[["first_name", "Ana"], ...]` created a patient (the schema says object)
+        if not isinstance(value, (dict, cls)):
+            raise DictError()
+        return super().validate(value)  # type: ignore[misc]
 
     class Config:
         @staticmethod

@@ -163,6 +163,17 @@ def test_a_null_body_opens_an_anonymous_session_as_the_schema_says(api, schema):
     assert api.post("/api/v1/chat/sessions", content=b"null", headers={"Content-Type": "application/json"}).status_code == 201
 
 
+def test_a_body_that_is_not_a_json_object_is_422(api):
+    """pydantic 1 made a model of any list of pairs: `[]` opened a chat session (found by make fuzz)."""
+    assert api.post("/api/v1/chat/sessions", json=[]).status_code == 422
+    sid = api.post("/api/v1/chat/sessions", json={}).json()["session_id"]
+    assert api.post(f"/api/v1/chat/sessions/{sid}/messages", json=[["text", "hi"]]).status_code == 422
+    pairs = [["first_name", "Ana"], ["phone", "+12015550123"]]
+    assert api.post("/api/v1/patients", json=pairs, headers=AUTH).status_code == 422
+    treatment = [["performed_on", "2026-11-23"]]
+    assert api.post("/api/v1/patients", json={**ANA, "treatments": [treatment]}, headers=AUTH).status_code == 422
+
+
 def test_anonymous_escalations_list_with_a_null_patient_id(api):
     sid = api.post("/api/v1/chat/sessions", json={}).json()["session_id"]
     api.post(f"/api/v1/chat/sessions/{sid}/messages", json={"text": "i cant breathe and my tongue is swelling"})
