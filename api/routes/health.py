@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Literal
 
@@ -30,6 +31,15 @@ class NotReady(ApiModel):
     missing: list[Literal["database", "assistant", "oncall_contacts"]]
 
 
+def _database_ok(container) -> bool:
+    try:
+        with container.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        return False
+
+
 def _oncall_set(container) -> bool:
     with session_scope(container.session_factory) as s:
         return bool(get_clinic(s).oncall_phone)
@@ -54,14 +64,18 @@ async def healthz(container: ContainerDep) -> JSONResponse:
     now = time.monotonic()
     if container.health_ok_until > now:
         return JSONResponse({"status": "ok"})
-    try:
-        with container.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception:
+    # the database checks run in a thread: on the event loop, a SELECT waiting for SQLite's write lock
+    # (up to its 15 s busy timeout) stalled every request, including the one holding the lock, whose
+    # commit needs the loop; /healthz then said "database" missing (found by make fuzz)
+    if not await asyncio.to_thread(_database_ok, container):
         missing.append("database")
     if not await container.assistant.ready():
         missing.append("assistant")
-    if not container.settings.is_development and "database" not in missing and not _oncall_set(container):
+    if (
+        not container.settings.is_development
+        and "database" not in missing
+        and not await asyncio.to_thread(_oncall_set, container)
+    ):
         # a production clinic whose red-flag alerts would reach nobody is not ready (the service still
         # answers patients and the inbox, where an admin sets the on-call contacts)
         missing.append("oncall_contacts")
