@@ -14,6 +14,7 @@ from api.schemas import E164_PATTERN, JSON_BODY_ERRORS, NOT_BLANK_PATTERN, ApiMo
 from core import escalations as esc_service
 from core import patients as patient_service
 from core.audit import record as audit
+from core.enums import ESCALATING_LEVELS, EscalationStatus
 from core.inbound import clean_text
 from core.models import Patient
 
@@ -22,8 +23,9 @@ router = APIRouter(prefix="/api/v1", tags=["integration"], dependencies=[ApiToke
 
 # the procedures the assistant knows (core.patients.PROCEDURES), an enum in the schema
 Procedure = Literal[patient_service.PROCEDURES]  # type: ignore[valid-type]
-Level = Literal["emergency", "urgent", "routine"]
-Status = Literal["open", "acknowledged", "resolved"]
+# the vocabularies of core.enums (defined once there)
+Level = Literal[ESCALATING_LEVELS]  # type: ignore[valid-type]
+Status = Literal[tuple(s.value for s in EscalationStatus)]  # type: ignore[misc]
 E164 = re.compile(E164_PATTERN.strip("^$"))
 
 

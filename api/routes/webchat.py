@@ -20,6 +20,7 @@ from core import patients as patient_service
 from core.clinic import get_clinic
 from core.conversations import MAX_TEXT, WEB_CHANNEL
 from core.db import session_scope
+from core.enums import ESCALATING_LEVELS
 from core.inbound import clean_text
 from core.models import Conversation, Message
 
@@ -52,7 +53,7 @@ class Reply(ApiModel):
 
 class EscalationRef(ApiModel):
     id: str = Field(..., description='"pending" while the database is down (the message is spooled)')
-    level: Literal["emergency", "urgent", "routine"]
+    level: Literal[ESCALATING_LEVELS]  # type: ignore[valid-type]
 
 
 class TurnOut(ApiModel):
