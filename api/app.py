@@ -13,12 +13,15 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import InterfaceError as SAInterfaceError
 from sqlalchemy.exc import OperationalError as SAOperationalError
 from sqlalchemy.exc import TimeoutError as SAPoolTimeout
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api import access_log
@@ -30,6 +33,7 @@ from api.inbox.templating import HERE as INBOX_DIR
 from api.limits import BodySizeLimit
 from api.rasa_client import RasaAssistant
 from api.routes import checkins, health, integration, twilio_sms, webchat, widget
+from api.schemas import finish_openapi
 from api.security import install_security_headers
 from api.sms.media_fetcher import make_fetcher
 from api.sms.twilio_sender import make_sender
@@ -143,6 +147,19 @@ async def _database_unavailable(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    """FastAPI's own answer, except that a 405's ``Allow`` names every method of the path: Starlette
+    names only those of the first route that matched it (``Allow: POST`` where GET works too)."""
+    if exc.status_code == 405:
+        methods: set[str] = set()
+        for route in request.app.router.routes:
+            if getattr(route, "methods", None) and route.matches(request.scope)[0] != Match.NONE:
+                methods |= route.methods
+        if methods:
+            exc.headers = {**(exc.headers or {}), "Allow": ", ".join(sorted(methods))}
+    return await http_exception_handler(request, exc)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -223,6 +240,13 @@ def create_app(
         redoc_url=None,
     )
     app.state.container = container
+    default_openapi = app.openapi
+
+    def openapi() -> dict:
+        return finish_openapi(default_openapi())  # cached by FastAPI; finishing it twice changes nothing
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     origins = sorted({settings.public_url, *settings.allowed_origins})
     app.add_middleware(BodySizeLimit)  # 413 before any route reads an oversized body
     app.add_middleware(

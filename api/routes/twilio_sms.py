@@ -32,6 +32,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from api.container import Container
 from api.deps import ContainerDep, SessionDep
 from api.inbox.auth import CurrentStaff
+from api.schemas import SMS_FIELDS, STATUS_FIELDS, TWIML_CONTENT, responses, twilio_webhook_doc
 from api.sms.runtime import SmsRuntime
 from api.sms.signature import Params, sign, valid, webhook_auth_token, webhook_url
 from api.sms.twilio_errors import describe_error, is_opt_out
@@ -164,7 +165,15 @@ def _inbound(params: Params) -> InboundSms:
 
 
 # ---------------------------------------------------------------------- webhooks
-@router.post(SMS_PATH, include_in_schema=True)
+@router.post(
+    SMS_PATH,
+    response_class=Response,
+    responses={
+        200: {"description": "TwiML (empty, or the safe answer while the database is down)", "content": TWIML_CONTENT},
+        **responses(403, 413, 422, d422="MessageSid or From is missing or malformed"),
+    },
+    openapi_extra=twilio_webhook_doc(SMS_FIELDS, required=["MessageSid", "From"]),
+)
 async def inbound_sms(request: Request, container: ContainerDep) -> Response:
     params = await verified_params(request, container)
     inbound = _inbound(params)
@@ -205,7 +214,16 @@ def _database_down(container: Container, inbound: InboundSms) -> Response:
     return twiml(parts)
 
 
-@router.post(STATUS_PATH, status_code=204)
+@router.post(
+    STATUS_PATH,
+    status_code=204,
+    response_class=Response,
+    responses={
+        204: {"description": "Receipt recorded (or for a message this server does not know)"},
+        **responses(403, 413, 422, 503, d422="MessageSid and MessageStatus are required"),
+    },
+    openapi_extra=twilio_webhook_doc(STATUS_FIELDS, required=["MessageSid", "MessageStatus"]),
+)
 async def delivery_status(request: Request, container: ContainerDep) -> Response:
     params = await verified_params(request, container)
     sid = (params.first("MessageSid") or params.first("SmsSid")).strip()

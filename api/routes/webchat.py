@@ -6,18 +6,21 @@ import asyncio
 import logging
 import secrets
 from datetime import datetime, timedelta
+from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import Field, StrictStr
 from sqlalchemy import func, select
 
 from api.deps import ContainerDep
 from api.limits import RETRY_AFTER_S, client_key
+from api.schemas import JSON_BODY_ERRORS, NOT_BLANK_PATTERN, ApiModel, link, responses
 from core import content
 from core import patients as patient_service
 from core.clinic import get_clinic
 from core.conversations import MAX_TEXT, WEB_CHANNEL
 from core.db import session_scope
+from core.enums import ESCALATING_LEVELS
 from core.inbound import clean_text
 from core.models import Conversation, Message
 
@@ -25,12 +28,58 @@ log = logging.getLogger("aftercare.webchat")
 router = APIRouter(prefix="/api/v1/chat", tags=["web chat"])
 
 
-class SessionIn(BaseModel):
-    chat_token: str | None = Field(None, max_length=128)
+class SessionIn(ApiModel):
+    chat_token: StrictStr | None = Field(None, max_length=128, description="from POST /api/v1/patients; absent: anonymous")
 
 
-class MessageIn(BaseModel):
+class SessionCreated(ApiModel):
+    session_id: str
+
+
+class MessageIn(ApiModel):
+    # a JSON string (not false or 5), not blank, at most MAX_TEXT characters (docs/api.md)
+    text: StrictStr = Field(..., min_length=1, max_length=MAX_TEXT, regex=NOT_BLANK_PATTERN)
+
+
+class Button(ApiModel):
+    title: str
+    payload: str
+
+
+class Reply(ApiModel):
     text: str
+    buttons: list[Button]
+
+
+class EscalationRef(ApiModel):
+    id: str = Field(..., description='"pending" while the database is down (the message is spooled)')
+    level: Literal[ESCALATING_LEVELS]  # type: ignore[valid-type]
+
+
+class TurnOut(ApiModel):
+    replies: list[Reply]
+    topic: str | None = Field(..., description="an id from topics.yml; null: a clarifying question, or not known")
+    escalation: EscalationRef | None = Field(..., description="the escalation this message opened or raised")
+
+
+class TranscriptMessage(ApiModel):
+    id: str
+    author: str
+    text: str
+    buttons: list[Button]
+    created_at: str
+
+
+class Transcript(ApiModel):
+    messages: list[TranscriptMessage]
+    staff_takeover: bool
+
+
+class WidgetConfig(ApiModel):
+    clinic_name: str
+    clinic_phone: str
+    color: str
+    greeting: str
 
 
 # A web chat session id is a bearer secret for the transcript: it stops working after this many idle
@@ -56,7 +105,24 @@ def _too_many(detail: str) -> HTTPException:
     return HTTPException(status_code=429, detail=detail, headers={"Retry-After": str(RETRY_AFTER_S)})
 
 
-@router.post("/sessions", status_code=201)
+@router.post(
+    "/sessions",
+    status_code=201,
+    response_model=SessionCreated,
+    operation_id="create_chat_session",
+    responses={
+        201: {
+            "description": "Created",
+            "links": {
+                "SendMessage": link("post_chat_message", session_id="$response.body#/session_id"),
+                "ReadTranscript": link("list_chat_messages", session_id="$response.body#/session_id"),
+            },
+        },
+        **responses(
+            *JSON_BODY_ERRORS, 404, 429, 503, d404="unknown or expired chat token", d429="too many new sessions from this address"
+        ),
+    },
+)
 def create_session(request: Request, container: ContainerDep, body: SessionIn | None = None) -> dict:
     body = body or SessionIn()
     key = client_key(container.settings.secret_key, request.client.host if request.client else None)
@@ -77,7 +143,12 @@ def create_session(request: Request, container: ContainerDep, body: SessionIn | 
         return {"session_id": conv.session_key}
 
 
-@router.post("/sessions/{session_id}/messages")
+@router.post(
+    "/sessions/{session_id}/messages",
+    response_model=TurnOut,
+    operation_id="post_chat_message",
+    responses=responses(*JSON_BODY_ERRORS, 404, 429, d404="unknown or expired chat session"),
+)
 async def post_message(session_id: str, body: MessageIn, container: ContainerDep) -> dict:
     text = clean_text(body.text).strip()
     if not text:
@@ -152,7 +223,12 @@ def _recent_client_messages(s, key: str | None, now: datetime) -> int:
     ).scalar_one()
 
 
-@router.get("/sessions/{session_id}/messages")
+@router.get(
+    "/sessions/{session_id}/messages",
+    response_model=Transcript,
+    operation_id="list_chat_messages",
+    responses=responses(404, 422, 503, d404="unknown or expired chat session"),
+)
 def list_messages(session_id: str, container: ContainerDep, after: str | None = Query(None, max_length=64)) -> dict:
     """The transcript for the widget (history after reload; polling for staff replies)."""
     with session_scope(container.session_factory) as s:
@@ -178,7 +254,7 @@ def list_messages(session_id: str, container: ContainerDep, after: str | None = 
         }
 
 
-@router.get("/config")
+@router.get("/config", response_model=WidgetConfig, operation_id="widget_config", responses=responses(503))
 def widget_config(container: ContainerDep) -> dict:
     with session_scope(container.session_factory) as s:
         c = get_clinic(s)
