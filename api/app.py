@@ -28,7 +28,7 @@ from api import access_log
 from api.container import Container
 from api.inbox import errors as inbox_errors
 from api.inbox import routes as inbox
-from api.inbox.auth import ForbiddenError, LoginRequiredError
+from api.inbox.auth import EnrolmentRequiredError, ForbiddenError, LoginRequiredError
 from api.inbox.templating import HERE as INBOX_DIR
 from api.limits import BodySizeLimit
 from api.rasa_client import RasaAssistant
@@ -273,6 +273,7 @@ def create_app(
     app.mount("/inbox/static", StaticFiles(directory=str(INBOX_DIR / "static")), name="inbox-static")
     app.add_exception_handler(LoginRequiredError, inbox_errors.login_required)
     app.add_exception_handler(ForbiddenError, inbox_errors.forbidden)
+    app.add_exception_handler(EnrolmentRequiredError, inbox_errors.enrolment_required)
     app.include_router(checkins.router)
     if STATIC_DIR.exists():
         app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")

@@ -2,11 +2,16 @@
 
     python -m api.cli migrate
     python -m api.cli create-admin --email nurse@clinic.example --name "Dana Lee" [--role admin]
+    python -m api.cli reset-totp nurse@clinic.example
 
 `migrate` applies the migrations and the first-install defaults (core/bootstrap.py), never demo data.
 `create-admin` creates a staff account (by default the first admin). The password is read from
 AFTERCARE_ADMIN_PASSWORD, or asked for twice (not echoed). The database is AFTERCARE_DATABASE_URL
-(migrated first, so a fresh install works).
+(migrated first, so a fresh install works). The password must follow the policy (core/passwords.py:
+12 to 128 characters, not a common or easily guessed password). An admin sets up two-factor sign-in
+(an authenticator app) at the first sign-in, before anything else in the inbox opens.
+`reset-totp` removes a staff member's second factor (a lost phone) and ends their sessions; it is
+audited. An admin then sets it up again at the next sign-in.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ def _password(env: dict[str, str]) -> str:
         return from_env
     if not sys.stdin.isatty():
         raise SystemExit("Set AFTERCARE_ADMIN_PASSWORD, or run this in a terminal to type the password.")
-    first = getpass.getpass(f"Password ({staff.MIN_PASSWORD}+ characters): ")
+    first = getpass.getpass(f"Password ({staff.MIN_PASSWORD}+ characters, not a common password): ")
     second = getpass.getpass("Password again: ")
     if first != second:
         raise SystemExit("The passwords differ; nothing was created.")
@@ -64,6 +69,42 @@ def create_admin(args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     print(f"Created {args.role} {args.email.strip().lower()} (id {user_id}). Sign in at {settings.public_url}/inbox/login")
+    if args.role == "admin":
+        print("At the first sign-in, set up two-factor sign-in with an authenticator app (required for admins).")
+    return 0
+
+
+def reset_totp(args: argparse.Namespace) -> int:
+    """A lost phone: remove the staff member's second factor and end their sessions (audited)."""
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    engine = make_engine(settings.database_url)
+    try:
+        with session_scope(make_session_factory(engine, SystemClock(settings.clinic_timezone))) as session:
+            user = staff.by_email(session, args.email)
+            if user is None:
+                print(f"No staff member with the email {args.email.strip().lower()}.", file=sys.stderr)
+                return 1
+            had = staff.reset_second_factor(session, user)
+            audit.record(
+                session,
+                actor_id=None,
+                actor_label="reset-totp script",
+                action="staff.totp_reset",
+                object_type="staff",
+                object_id=user.id,
+                detail="" if had else "was off",
+            )
+            email, role = user.email, user.role
+    finally:
+        engine.dispose()
+    state = "removed" if had else "was not on (any unfinished set-up was removed)"
+    print(f"Two-factor sign-in for {email} {state}; their sessions ended.")
+    if role == "admin":
+        print("They set it up again at their next sign-in.")
     return 0
 
 
@@ -112,6 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     admin.add_argument("--name", required=True, help="the name shown in the inbox and the audit log")
     admin.add_argument("--role", default="admin", choices=staff.ROLES)
     admin.set_defaults(run=create_admin)
+    reset = commands.add_parser("reset-totp", help="remove a staff member's two-factor sign-in (a lost phone); audited")
+    reset.add_argument("email")
+    reset.set_defaults(run=reset_totp)
     verify = commands.add_parser("verify-audit", help="check the audit log's hash chain (tamper evidence)")
     verify.set_defaults(run=verify_audit)
     args = parser.parse_args(argv)

@@ -136,10 +136,35 @@ class StaffUser(Base):
     role = Column(String(16), nullable=False)  # admin | clinician | frontdesk
     password_hash = Column(String(300), nullable=False)
     active = Column(Boolean, nullable=False, default=True)
-    failed_logins = Column(Integer, nullable=False, default=0)
-    locked_until = Column(TZDateTime, nullable=True)
     created_at = Column(TZDateTime, nullable=False, info=STAMP_CREATE)
     last_login_at = Column(TZDateTime, nullable=True)
+    # second factor (RFC 6238 TOTP): the base32 secret; in use once ``totp_enabled_at`` is set
+    # (before that it is an enrolment waiting for its first code). ``totp_last_step`` is the last
+    # 30-second step whose code was accepted: a code is accepted once (no replay).
+    totp_secret = Column(String(64), nullable=True)
+    totp_enabled_at = Column(TZDateTime, nullable=True)
+    totp_last_step = Column(Integer, nullable=True)
+
+    @property
+    def totp_enabled(self) -> bool:
+        return self.totp_enabled_at is not None and bool(self.totp_secret)
+
+
+class LoginFailure(Base):
+    """One failed sign-in step (password or second factor), counted by the sign-in throttle.
+
+    Kept in the database so every API replica counts the same failures; rows older than a day
+    are deleted as new ones come in. ``account_key`` is a hash of the email typed (known or not,
+    so the throttle behaves the same for accounts that do not exist); ``device`` is the nonce of
+    a device cookie when the browser presented one for that account."""
+
+    __tablename__ = "login_failures"
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    at = Column(TZDateTime, nullable=False, index=True)
+    client_ip = Column(String(64), nullable=False, index=True)
+    account_key = Column(String(64), nullable=False, index=True)
+    device = Column(String(64), nullable=True, index=True)
+    kind = Column(String(16), nullable=False, default="password")  # password | totp
 
 
 class StaffSession(Base):

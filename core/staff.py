@@ -1,7 +1,13 @@
-"""Staff accounts: argon2-hashed passwords, roles, lockout after repeated failures."""
+"""Staff accounts: argon2-hashed passwords under a policy (core.passwords), roles, the sign-in
+throttle (core.signin_throttle) and the second factor (core.totp)."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -9,13 +15,15 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core import passwords
+from core import signin_throttle as throttle
 from core.db import now_of
 from core.enums import ROLES
 from core.models import StaffUser
 
-MAX_FAILURES = 5
-LOCKOUT = timedelta(minutes=15)
-MIN_PASSWORD = 12
+MIN_PASSWORD = passwords.MIN_LENGTH
+MAX_PASSWORD = passwords.MAX_LENGTH
+SECOND_FACTOR_TTL = timedelta(minutes=5)  # between a correct password and its code
 
 _hasher = PasswordHasher()
 
@@ -24,9 +32,15 @@ class StaffError(ValueError):
     pass
 
 
-def hash_password(password: str) -> str:
-    if len(password) < MIN_PASSWORD:
-        raise StaffError(f"password must be at least {MIN_PASSWORD} characters")
+def check_password_policy(password: str, *, user_inputs: tuple[str, ...] = ()) -> None:
+    """Raise StaffError with the reason when ``password`` may not be set (see core.passwords)."""
+    why = passwords.problem(password, user_inputs=user_inputs)
+    if why:
+        raise StaffError(why)
+
+
+def hash_password(password: str, *, user_inputs: tuple[str, ...] = ()) -> str:
+    check_password_policy(password, user_inputs=user_inputs)
     return _hasher.hash(password)
 
 
@@ -38,7 +52,8 @@ def create_staff(session: Session, *, email: str, display_name: str, role: str, 
         raise StaffError("a valid email is required")
     if by_email(session, email) is not None:
         raise StaffError("a staff member with this email already exists")
-    user = StaffUser(email=email, display_name=display_name.strip() or email, role=role, password_hash=hash_password(password))
+    password_hash = hash_password(password, user_inputs=(email, display_name))
+    user = StaffUser(email=email, display_name=display_name.strip() or email, role=role, password_hash=password_hash)
     session.add(user)
     session.flush()
     return user
@@ -48,34 +63,98 @@ def by_email(session: Session, email: str) -> StaffUser | None:
     return session.execute(select(StaffUser).where(func.lower(StaffUser.email) == email.strip().lower())).scalar_one_or_none()
 
 
-def authenticate(session: Session, *, email: str, password: str, now: datetime | None = None) -> StaffUser | None:
-    """The staff member if the password is right and the account is usable; counts failures and locks."""
+@dataclass(frozen=True)
+class SignInAttempt:
+    """The password step of a sign-in. ``user`` is set when the password is right and the account
+    usable; ``throttled`` when the attempt was refused unchecked (too many recent failures)."""
+
+    user: StaffUser | None
+    throttled: throttle.Verdict | None = None
+    device: str | None = None  # the device-cookie nonce the browser presented for this account
+
+
+def attempt_sign_in(
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    client_ip: str,
+    device_cookie: str | None = None,
+    secret: str = "",
+    now: datetime | None = None,
+) -> SignInAttempt:
+    """Check a password under the throttle. Every answer costs exactly one argon2 verification,
+    whether the account exists, is inactive, throttled or not (no timing oracle); failures are
+    counted per account, client address and device (core.signin_throttle), never locking anyone out."""
     now = now or now_of(session)
     user = by_email(session, email)
-    if user is None or not user.active:
+    usable = user is not None and user.active
+    device = throttle.device_for(device_cookie, staff_id=user.id, secret=secret, now=now) if usable and secret else None
+    verdict = throttle.check(session, email=email, client_ip=client_ip, device=device, now=now)
+    if not verdict.allowed:
+        _same_work_as_a_check(password)  # refused unchecked, as slowly as a real check
+        return SignInAttempt(None, verdict, device)
+    ok = False
+    if usable:
+        try:
+            ok = _hasher.verify(user.password_hash, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            ok = False
+    else:
         _same_work_as_a_check(password)  # timing does not reveal which emails exist or are inactive
-        return None
-    locked_until = user.locked_until
-    if locked_until is not None and locked_until.tzinfo is None:
-        from datetime import timezone
-
-        locked_until = locked_until.replace(tzinfo=timezone.utc)
-    if locked_until is not None and locked_until > now:
-        _same_work_as_a_check(password)  # a locked account answers as slowly as any other (no oracle)
-        return None
-    try:
-        _hasher.verify(user.password_hash, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        user.failed_logins = (user.failed_logins or 0) + 1
-        if user.failed_logins >= MAX_FAILURES:
-            user.locked_until = now + LOCKOUT
-            user.failed_logins = 0
-        return None
+    if not ok:
+        throttle.record_failure(session, email=email, client_ip=client_ip, device=device, now=now)
+        return SignInAttempt(None, None, device)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
-    user.failed_logins = 0
-    user.locked_until = None
+    return SignInAttempt(user, None, device)
+
+
+def complete_sign_in(session: Session, user: StaffUser, *, client_ip: str, device: str | None, now: datetime) -> None:
+    """Every factor passed: forgive this address's (and device's) failures for the account."""
+    throttle.clear_after_success(session, email=user.email, client_ip=client_ip, device=device)
     user.last_login_at = now
+
+
+def authenticate(
+    session: Session, *, email: str, password: str, now: datetime | None = None, client_ip: str = "local"
+) -> StaffUser | None:
+    """The password step alone (scripts and tests): the staff member, or None."""
+    return attempt_sign_in(session, email=email, password=password, client_ip=client_ip, now=now).user
+
+
+# ------------------------------------------------------------ the second-factor ticket
+# Between a correct password and a correct code the browser holds a short-lived signed ticket
+# (no session yet). It names the account, expires after SECOND_FACTOR_TTL and stops working
+# when the password changes.
+_TICKET = re.compile(r"^([0-9a-f]{1,32})\.([0-9a-f]{16})\.(\d{1,12})\.([0-9a-f]{64})$")
+
+
+def _ticket_mac(secret: str, user: StaffUser, nonce: str, expires: str) -> str:
+    fingerprint = hashlib.sha256(user.password_hash.encode("utf-8")).hexdigest()
+    msg = "|".join(("second-factor", user.id, nonce, expires, fingerprint)).encode("utf-8")
+    return hmac.new(secret.encode("utf-8"), msg, hashlib.sha256).hexdigest()
+
+
+def second_factor_ticket(user: StaffUser, *, secret: str, now: datetime) -> str:
+    nonce = secrets.token_hex(8)
+    expires = str(int((now + SECOND_FACTOR_TTL).timestamp()))
+    return f"{user.id}.{nonce}.{expires}.{_ticket_mac(secret, user, nonce, expires)}"
+
+
+def read_second_factor_ticket(session: Session, ticket: str | None, *, secret: str, now: datetime) -> StaffUser | None:
+    """The active staff member waiting for their code, or None (missing, forged, expired, password changed)."""
+    m = _TICKET.match(ticket or "")
+    if m is None:
+        return None
+    staff_id, nonce, expires, mac = m.groups()
+    if int(expires) < now.timestamp():
+        return None
+    user = session.get(StaffUser, staff_id)
+    if user is None or not user.active or not user.totp_enabled:
+        return None
+    if not hmac.compare_digest(mac, _ticket_mac(secret, user, nonce, expires)):
+        return None
     return user
 
 
@@ -203,11 +282,6 @@ def end_all_sessions(session: Session, *, staff_id: str, now: datetime | None = 
 
 
 # ------------------------------------------------------------------ account management
-def is_locked(user: StaffUser, now: datetime) -> bool:
-    until = _aware(user.locked_until)
-    return until is not None and until > now
-
-
 def list_staff(session: Session, *, active_only: bool = False) -> list[StaffUser]:
     q = select(StaffUser).order_by(StaffUser.display_name, StaffUser.email)
     if active_only:
@@ -228,20 +302,23 @@ def _would_remove_last_admin(session: Session, user: StaffUser) -> bool:
 def set_password(
     session: Session, user: StaffUser, password: str, *, now: datetime | None = None, keep_session_id: str | None = None
 ) -> None:
-    """New password; every other session of the account ends."""
-    user.password_hash = hash_password(password)
-    user.failed_logins = 0
-    user.locked_until = None
+    """New password (under the policy); every other session of the account ends."""
+    user.password_hash = hash_password(password, user_inputs=(user.email, user.display_name))
     end_all_sessions(session, staff_id=user.id, now=now, keep_id=keep_session_id)
+
+
+def password_matches(user: StaffUser, password: str) -> bool:
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
 
 
 def change_own_password(
     session: Session, user: StaffUser, *, current: str, new: str, now: datetime | None = None, keep_session_id: str | None = None
 ) -> None:
-    try:
-        _hasher.verify(user.password_hash, current)
-    except (VerifyMismatchError, VerificationError, InvalidHashError) as exc:
-        raise StaffError("the current password is wrong") from exc
+    if not password_matches(user, current):
+        raise StaffError("the current password is wrong")
     set_password(session, user, new, now=now, keep_session_id=keep_session_id)
 
 
@@ -262,6 +339,16 @@ def set_active(session: Session, user: StaffUser, active: bool, *, now: datetime
         end_all_sessions(session, staff_id=user.id, now=now)
 
 
-def unlock(session: Session, user: StaffUser) -> None:
-    user.failed_logins = 0
-    user.locked_until = None
+def clear_throttle(session: Session, user: StaffUser) -> int:
+    """Forgive the account's recent failed sign-ins (every address); returns how many."""
+    return throttle.clear_account(session, email=user.email)
+
+
+def reset_second_factor(session: Session, user: StaffUser, *, now: datetime | None = None) -> bool:
+    """Remove the account's second factor (a lost phone): its sessions end and it enrols again
+    (an admin at the next sign-in). True if one was on. The caller audits it."""
+    from core import totp
+
+    had = totp.reset(user)
+    end_all_sessions(session, staff_id=user.id, now=now)
+    return had

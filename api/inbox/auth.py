@@ -39,6 +39,11 @@ LOGIN_CSRF_COOKIE = "aftercare_login_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 LOGIN_PATH = "/inbox/login"
+DEVICE_COOKIE = "aftercare_device"  # signed: this browser signed in to these accounts before (throttle only)
+SECOND_FACTOR_COOKIE = "aftercare_2fa"  # signed, 5 minutes: the password was right, the code is next
+ENROL_PATH = "/inbox/account/2fa"
+# what an admin without a second factor may reach (everything else sends them to ENROL_PATH)
+ENROLMENT_PATHS = frozenset({ENROL_PATH, ENROL_PATH + "/confirm", "/inbox/logout"})
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,7 @@ class StaffView:
     email: str
     display_name: str
     role: str
+    totp_enabled: bool = False
 
 
 class LoginRequiredError(Exception):
@@ -57,6 +63,14 @@ class LoginRequiredError(Exception):
         self.json = json
         self.next_url = next_url
         self.reason = reason
+
+
+class EnrolmentRequiredError(Exception):
+    """An admin without a second factor asked for anything but its set-up: redirect (pages) or 403 (JSON)."""
+
+    def __init__(self, *, json: bool) -> None:
+        super().__init__("two-factor set-up required")
+        self.json = json
 
 
 class ForbiddenError(Exception):
@@ -111,9 +125,16 @@ def _resolve(request: Request, session: Session, container, *, touch: bool) -> S
             session.commit()  # the session ends for good, even though this request fails
         path = request.url.path + (("?" + request.url.query) if request.url.query else "")
         raise LoginRequiredError(json=wants_json(request), next_url=path if request.method == "GET" else "", reason=why)
+    if user.role == "admin" and not user.totp_enabled and request.url.path not in ENROLMENT_PATHS:
+        # admins need a second factor (NIST 800-63B AAL2, ASVS 2.2.3): until it is set up their
+        # session reaches nothing but the set-up page and sign-out
+        session.commit()  # the session's activity stamp
+        raise EnrolmentRequiredError(json=wants_json(request))
     request.state.staff = user
     # a plain copy for templates, usable after the database session has closed (error pages)
-    request.state.staff_view = StaffView(id=user.id, email=user.email, display_name=user.display_name, role=user.role)
+    request.state.staff_view = StaffView(
+        id=user.id, email=user.email, display_name=user.display_name, role=user.role, totp_enabled=user.totp_enabled
+    )
     request.state.staff_session = rec
     request.state.csrf_token = rec.csrf_token
     clinic = get_clinic(session)

@@ -7,7 +7,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from api.inbox import auth
-from api.inbox.auth import ForbiddenError, LoginRequiredError
+from api.inbox.auth import EnrolmentRequiredError, ForbiddenError, LoginRequiredError
 from api.inbox.templating import render
 
 
@@ -24,3 +24,9 @@ async def forbidden(request: Request, exc: ForbiddenError) -> Response:
     if exc.json:
         return JSONResponse({"detail": exc.message}, status_code=403)
     return render(request, "error.html", {"title": "Not allowed", "message": exc.message}, status_code=403)
+
+
+async def enrolment_required(request: Request, exc: EnrolmentRequiredError) -> Response:
+    if exc.json:
+        return JSONResponse({"detail": "two-factor set-up required"}, status_code=403)
+    return RedirectResponse(auth.ENROL_PATH + "?required=1", status_code=303)

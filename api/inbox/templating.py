@@ -40,6 +40,8 @@ NOTICES = {
     "staff_updated": "Staff account updated.",
     "settings_saved": "Clinic settings saved.",
     "password_changed": "Password changed. Your other sessions were signed out.",
+    "totp_enabled": "Two-factor sign-in is on. Your other sessions were signed out.",
+    "totp_disabled": "Two-factor sign-in is off.",
 }
 ERRORS = {
     "already_resolved": "This escalation is already resolved.",

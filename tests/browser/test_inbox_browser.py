@@ -21,6 +21,7 @@ from core.models import Conversation, Escalation, Message
 from core.patients import create_patient
 from tests.browser.conftest import ServerThread
 from tests.conftest import ROOT, free_port, make_settings
+from tests.staff_helpers import enrol_totp, next_code
 
 pytestmark = pytest.mark.browser
 
@@ -99,11 +100,16 @@ def watched_page(context):
     yield pg
 
 
-def sign_in(page, base_url: str, email: str = "joy@clinic.test", password: str = PW) -> None:
+def sign_in(page, base_url: str, email: str = "joy@clinic.test", password: str = PW, code=None) -> None:
+    """The sign-in form; ``code`` (a callable giving the authenticator app's code) for a second factor."""
     page.goto(f"{base_url}/inbox/login")
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
+    if code is not None:
+        page.wait_for_url(f"{base_url}/inbox/login/code")
+        page.fill("input[name=code]", code())
+        page.click("button[type=submit]")
 
 
 # ------------------------------------------------------------------------ the shift
@@ -269,7 +275,8 @@ def test_patients_import_and_copy_chat_link(inbox_server, watched_page, tmp_path
 def test_admin_pages_render(inbox_server, watched_page):
     page, base = watched_page, inbox_server.base_url
     with session_scope(inbox_server.sf) as s:
-        staff_service.create_staff(s, email="boss@clinic.test", display_name="Ada Admin", role="admin", password=PW)
+        boss = staff_service.create_staff(s, email="boss@clinic.test", display_name="Ada Admin", role="admin", password=PW)
+        enrol_totp(s, boss, SystemClock())  # admins need a second factor; the server runs on the real clock
         # an on-call alert that could not be delivered shows on the inbox
         conv = Conversation(channel="sms", phone="+12015550999")
         s.add(conv)
@@ -294,7 +301,7 @@ def test_admin_pages_render(inbox_server, watched_page):
                 attempts=5,
             )
         )
-    sign_in(page, base, email="boss@clinic.test")
+    sign_in(page, base, email="boss@clinic.test", code=lambda: next_code(inbox_server.sf, "boss@clinic.test", SystemClock()))
     page.wait_for_url(f"{base}/inbox")
     assert "EMERGENCY" in page.inner_text("#escalations")
     assert "21610" in page.inner_text("#delivery-problems")
@@ -318,6 +325,29 @@ def test_admin_pages_render(inbox_server, watched_page):
         shot(page, name)
     page.goto(base + "/inbox/audit")
     assert "auth.login" in page.inner_text("#audit")
+    assert page.problems == []  # type: ignore[attr-defined]
+
+
+def test_an_admin_sets_up_two_factor_sign_in_before_anything_else(inbox_server, watched_page):
+    from core import totp
+
+    page, base = watched_page, inbox_server.base_url
+    with session_scope(inbox_server.sf) as s:
+        staff_service.create_staff(s, email="new-admin@clinic.test", display_name="New Admin", role="admin", password=PW)
+    sign_in(page, base, email="new-admin@clinic.test")
+    page.wait_for_url(f"{base}/inbox/account/2fa")
+    assert page.locator("#totp-setup svg").is_visible()  # the QR code, inline (no image from elsewhere)
+    shot(page, "15-two-factor-set-up")
+    page.goto(f"{base}/inbox/patients")
+    assert page.url == f"{base}/inbox/account/2fa?required=1"
+    assert page.locator("#totp-required").is_visible()
+    secret = page.inner_text("#totp-secret").replace(" ", "")
+    page.fill("input[name=code]", totp.code_at(secret, SystemClock().now()))
+    page.click("#totp-setup button[type=submit]")
+    page.wait_for_url(f"{base}/inbox/account?done=totp_enabled")
+    assert "On: signing in asks for a code" in page.inner_text("#totp-state")
+    page.goto(f"{base}/inbox/staff")
+    assert "two-factor on" in page.inner_text("#staff")
     assert page.problems == []  # type: ignore[attr-defined]
 
 

@@ -494,6 +494,7 @@ def staff_client(app_with_fakes, fixed_clock):
     from fastapi.testclient import TestClient
 
     from core.staff import create_staff, start_session
+    from tests.staff_helpers import enrol_totp
 
     factory = app_with_fakes.state.container.session_factory
     setup_clinic(factory)
@@ -503,6 +504,8 @@ def staff_client(app_with_fakes, fixed_clock):
             user = create_staff(
                 s, email=f"{role}@test.clinic", display_name=f"Test {role}", role=role, password="correct horse battery"
             )
+            if role == "admin":
+                enrol_totp(s, user, fixed_clock)  # admins need a second factor
             raw, rec = start_session(s, staff=user, now=fixed_clock.now())
             logins[role] = (raw, rec.csrf_token, user.id)
 

@@ -20,6 +20,7 @@ from core.db import session_scope
 from core.models import AuditLog, Conversation, Escalation, EscalationNote, Message, OutboxMessage, Patient, StaffSession
 from core.patients import create_patient
 from tests.conftest import make_settings
+from tests.staff_helpers import enrol_totp, next_code
 
 PW = "correct horse battery staple"
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -36,23 +37,51 @@ class Inbox:
     def sf(self):
         return self.app.state.container.session_factory
 
-    def new_client(self) -> TestClient:
-        return TestClient(self.app)
+    def new_client(self, ip: str | None = None) -> TestClient:
+        """Another browser; ``ip`` is the address it connects from (the throttle counts per address)."""
+        return TestClient(self.app, client=(ip, 50000)) if ip else TestClient(self.app)
 
-    def staff(self, email: str, role: str = "clinician", name: str | None = None) -> str:
+    def staff(self, email: str, role: str = "clinician", name: str | None = None, totp: bool | None = None) -> str:
+        """A staff account; admins (or ``totp=True``) get a second factor, enrolled on the injected clock."""
         with session_scope(self.sf) as s:
-            return staff_service.create_staff(
+            user = staff_service.create_staff(
                 s, email=email, display_name=name or email.split("@")[0].title(), role=role, password=PW
-            ).id
+            )
+            if totp if totp is not None else role == "admin":
+                enrol_totp(s, user, self.clock)
+            return user.id
 
-    def login(self, email: str, password: str = PW, client: TestClient | None = None, next: str = ""):
+    def login(
+        self,
+        email: str,
+        password: str = PW,
+        client: TestClient | None = None,
+        next: str = "",
+        code: str | None = None,
+        headers: dict | None = None,
+    ):
+        """Password, then (when the account has a second factor) the code its app would show."""
         c = client or self.client
         page = c.get("/inbox/login")
         token = CSRF_RE.search(page.text).group(1)
         data = {"email": email, "password": password, "csrf_token": token}
         if next:
             data["next"] = next
-        return c.post("/inbox/login", data=data, follow_redirects=False)
+        r = c.post("/inbox/login", data=data, follow_redirects=False, headers=headers)
+        if r.status_code == 303 and r.headers["location"].startswith("/inbox/login/code"):
+            return self.second_factor(email, client=c, code=code, next=next, headers=headers)
+        return r
+
+    def second_factor(
+        self, email: str, *, client: TestClient | None = None, code: str | None = None, next: str = "", headers=None
+    ):
+        c = client or self.client
+        page = c.get("/inbox/login/code")
+        token = CSRF_RE.search(page.text).group(1)
+        data = {"code": code if code is not None else next_code(self.sf, email, self.clock), "csrf_token": token}
+        if next:
+            data["next"] = next
+        return c.post("/inbox/login/code", data=data, follow_redirects=False, headers=headers)
 
     def csrf(self, client: TestClient | None = None, path: str = "/inbox") -> str:
         page = (client or self.client).get(path)
@@ -166,28 +195,79 @@ def test_sign_in_cookie_and_server_side_session(ib):
     assert "auth.login" in ib.audit_actions()
 
 
-def test_wrong_password_refused_then_lockout(ib):
+def test_wrong_password_is_throttled_per_account_and_address_without_locking_the_owner_out(ib):
+    """Issue 16, item 6: five failures locked the account for 15 minutes, so anyone could keep the
+    on-call nurse out. Now that address waits (429 + Retry-After); the nurse elsewhere signs in."""
+    from core import signin_throttle as throttle
+
     ib.staff("nurse@clinic.test")
-    r = ib.login("nurse@clinic.test", "wrong password")
+    attacker = ib.new_client("198.51.100.7")
+    r = ib.login("nurse@clinic.test", "wrong password", client=attacker)
     assert r.status_code == 401
     assert "Wrong email or password" in r.text
-    assert "aftercare_staff" not in ib.client.cookies
-    r = ib.login("nobody@clinic.test", "wrong password")
-    assert r.status_code == 401
-    for _ in range(staff_service.MAX_FAILURES - 1):
-        assert ib.login("nurse@clinic.test", "wrong password").status_code == 401
-    # locked: even the right password is refused for 15 minutes
-    r = ib.login("nurse@clinic.test")
-    assert r.status_code == 401 and "aftercare_staff" not in ib.client.cookies
-    ib.clock.advance(minutes=16)
-    r = ib.login("nurse@clinic.test")
-    assert r.status_code == 303
+    assert "aftercare_staff" not in attacker.cookies
+    for _ in range(throttle.PAIR_LIMIT - 1):
+        assert ib.login("nurse@clinic.test", "wrong password", client=attacker).status_code == 401
+    # that address now waits, even with the right password (it is not checked)
+    r = ib.login("nurse@clinic.test", client=attacker)
+    assert r.status_code == 429 and "aftercare_staff" not in attacker.cookies
+    assert r.headers["retry-after"] == str(int(throttle.WINDOW.total_seconds()))
+    assert "Too many failed attempts" in r.text and "15 minutes" in r.text
+    # the owner, from her own network, is not locked out
+    nurse = ib.new_client("203.0.113.20")
+    assert ib.login("nurse@clinic.test", client=nurse).status_code == 303
+    assert nurse.get("/inbox").status_code == 200
+    # an email without an account is throttled the same way (nothing to learn about which exist)
+    for _ in range(throttle.PAIR_LIMIT):
+        assert ib.login("nobody@clinic.test", "wrong password", client=attacker).status_code == 401
+    assert ib.login("nobody@clinic.test", "wrong password", client=attacker).status_code == 429
+    # the window slides on: the attacker's address may try again later
+    ib.clock.advance(minutes=15)
+    assert ib.login("nurse@clinic.test", client=attacker).status_code == 303
     actions = ib.audit_actions()
-    assert actions.count("auth.login_failed") == 7
-    assert "auth.locked_out" in actions
+    assert actions.count("auth.login_failed") == 2 * throttle.PAIR_LIMIT
+    assert actions.count("auth.throttled") == 2
     with session_scope(ib.sf) as s:
         details = " ".join(a.detail + a.actor_label for a in s.execute(select(AuditLog)).scalars())
         assert "nobody@clinic.test" not in details and "wrong password" not in details
+
+
+def test_password_spraying_from_one_address_is_slowed_across_accounts(ib, monkeypatch):
+    from core import signin_throttle as throttle
+
+    monkeypatch.setattr(throttle, "IP_LIMIT", 6)
+    ib.staff("nurse@clinic.test")
+    sprayer = ib.new_client("198.51.100.8")
+    for i in range(6):
+        assert ib.login(f"user{i}@clinic.test", "Winter2026!", client=sprayer).status_code == 401
+    r = ib.login("nurse@clinic.test", client=sprayer)
+    assert r.status_code == 429 and "from this network" in r.text and int(r.headers["retry-after"]) > 0
+    assert ib.login("nurse@clinic.test", client=ib.new_client("203.0.113.21")).status_code == 303
+
+
+def test_a_guessing_campaign_from_many_addresses_does_not_keep_the_owner_out(ib, monkeypatch):
+    """Over the account-wide limit, browsers new to the account wait; the nurse's own browser (it
+    holds a signed device cookie from her last sign-in) still gets in (OWASP device cookies)."""
+    from core import signin_throttle as throttle
+
+    monkeypatch.setattr(throttle, "ACCOUNT_LIMIT", 6)
+    monkeypatch.setattr(throttle, "PAIR_LIMIT", 3)
+    ib.staff("nurse@clinic.test")
+    nurse = ib.new_client("203.0.113.22")
+    assert ib.login("nurse@clinic.test", client=nurse).status_code == 303
+    assert nurse.cookies.get("aftercare_device")
+    assert ib.post("/inbox/logout", client=nurse).status_code == 303
+    for ip in ("198.51.100.1", "198.51.100.2"):
+        for _ in range(3):
+            assert ib.login("nurse@clinic.test", "guess guess guess", client=ib.new_client(ip)).status_code == 401
+    r = ib.login("nurse@clinic.test", client=ib.new_client("198.51.100.3"))
+    assert r.status_code == 429 and "a device you have signed in from before" in r.text
+    assert ib.login("nurse@clinic.test", client=nurse).status_code == 303
+    assert nurse.get("/inbox").status_code == 200
+    # a forged device cookie is worth nothing
+    forged = ib.new_client("198.51.100.4")
+    forged.cookies.set("aftercare_device", nurse.cookies.get("aftercare_device")[:-4] + "0000", path="/inbox/login")
+    assert ib.login("nurse@clinic.test", client=forged).status_code == 429
 
 
 def test_login_form_needs_its_csrf_token(ib):
@@ -594,6 +674,179 @@ def test_change_own_password(ib):
     assert ib.client.get("/inbox").status_code == 200
     assert other.get("/inbox", follow_redirects=False).status_code == 303
     assert ib.login("nurse@clinic.test", "brand new password", client=ib.new_client()).status_code == 303
+
+
+def test_common_and_breached_passwords_are_refused_wherever_a_password_is_set(ib, tmp_path, monkeypatch, capsys):
+    """Issue 16, item 6: `password1234` was accepted (12 characters). NIST 800-63B 5.1.1.2."""
+    admin_id = ib.staff("admin@clinic.test", "admin")
+    nurse_id = ib.staff("nurse@clinic.test")
+    ib.login("admin@clinic.test")
+    for weak in ("password1234", "Password1234!", "qwertyuiop123", "aaaaaaaaaaaaaaaa", "NewNurse2026!!"):
+        r = ib.post(
+            "/inbox/staff", {"email": "new@clinic.test", "display_name": "New Nurse", "role": "clinician", "password": weak}
+        )
+        assert r.status_code == 422, weak
+        assert "common" in r.text or "easy to guess" in r.text or "your own name" in r.text, weak
+    r = ib.post(f"/inbox/staff/{nurse_id}", {"action": "password", "password": "password1234"})
+    assert r.status_code == 422 and "common" in r.text
+    r = ib.post("/inbox/account/password", {"current": PW, "new": "letmein12345", "repeat": "letmein12345"})
+    assert r.status_code == 422 and "common" in r.text
+    long_phrase = "a quiet heron waits by the mill pond at dawn " * 2  # 90 characters: long pass phrases are welcome
+    r = ib.post(f"/inbox/staff/{nurse_id}", {"action": "password", "password": long_phrase})
+    assert r.status_code == 303
+    assert ib.login("nurse@clinic.test", long_phrase, client=ib.new_client()).status_code == 303
+    assert admin_id
+
+    from api import cli
+
+    monkeypatch.setenv("AFTERCARE_ENV", "test")
+    monkeypatch.setenv("AFTERCARE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("AFTERCARE_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("AFTERCARE_ADMIN_PASSWORD", "password1234")
+    assert cli.main(["create-admin", "--email", "boss@clinic.test", "--name", "Boss"]) == 1
+    assert "common" in capsys.readouterr().err
+
+
+def test_second_factor_enrol_sign_in_and_a_replayed_code_refused(ib):
+    """Issue 16, item 6: no second factor. TOTP (RFC 6238) set up under the staff member's name."""
+    from core import totp
+
+    ib.staff("nurse@clinic.test")
+    ib.login("nurse@clinic.test")
+    page = ib.client.get("/inbox/account/2fa")
+    assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
+    assert "otpauth://totp/" in page.text and "<svg" in page.text
+    secret = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', page.text).group(1).replace(" ", "")
+    r = ib.post(
+        "/inbox/account/2fa/confirm", {"code": "000000" if totp.code_at(secret, ib.clock.now()) != "000000" else "111111"}
+    )
+    assert r.status_code == 422 and "does not match" in r.text
+    r = ib.post("/inbox/account/2fa/confirm", {"code": totp.code_at(secret, ib.clock.now())})
+    assert r.status_code == 303 and r.headers["location"] == "/inbox/account?done=totp_enabled"
+    assert "On: signing in asks for a code" in ib.client.get("/inbox/account").text
+
+    # sign-in: password, then the code; no session before the code
+    phone = ib.new_client("203.0.113.30")
+    page = phone.get("/inbox/login")
+    token = CSRF_RE.search(page.text).group(1)
+    r = phone.post(
+        "/inbox/login", data={"email": "nurse@clinic.test", "password": PW, "csrf_token": token}, follow_redirects=False
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/inbox/login/code"
+    assert "aftercare_staff" not in phone.cookies
+    assert phone.get("/inbox", follow_redirects=False).status_code == 303
+    r = ib.second_factor("nurse@clinic.test", client=phone, code="12345")
+    assert r.status_code == 401 and "not right" in r.text and "aftercare_staff" not in phone.cookies
+    code = next_code(ib.sf, "nurse@clinic.test", ib.clock)
+    r = ib.second_factor("nurse@clinic.test", client=phone, code=code)
+    assert r.status_code == 303 and r.headers["location"] == "/inbox"
+    assert phone.get("/inbox").status_code == 200
+
+    # the same code again (seen over a shoulder): refused, even with the right password
+    other = ib.new_client("203.0.113.31")
+    assert ib.login("nurse@clinic.test", client=other, code=code).status_code == 401
+    assert "aftercare_staff" not in other.cookies
+    # the half-way ticket expires
+    ib.clock.advance(minutes=6)
+    assert other.get("/inbox/login/code", follow_redirects=False).headers["location"].startswith("/inbox/login")
+    r = ib.second_factor(
+        "nurse@clinic.test", client=ib.new_client("203.0.113.32"), code=next_code(ib.sf, "nurse@clinic.test", ib.clock)
+    )
+    assert r.status_code == 401 and "Enter your email and password again" in r.text
+
+    actions = ib.audit_actions()
+    assert "staff.totp_enrol_failed" in actions and "staff.totp_enabled" in actions
+    assert actions.count("auth.second_factor_failed") == 2
+    with session_scope(ib.sf) as s:
+        details = " ".join(a.detail for a in s.execute(select(AuditLog)).scalars())
+        assert code not in details and secret not in details
+
+
+def test_second_factor_guesses_count_in_the_throttle(ib):
+    from core import signin_throttle as throttle
+
+    ib.staff("nurse@clinic.test", totp=True)
+    guesser = ib.new_client("198.51.100.40")
+    for _ in range(throttle.PAIR_LIMIT):
+        assert ib.login("nurse@clinic.test", client=guesser, code="000001").status_code == 401
+    r = ib.login("nurse@clinic.test", client=guesser)
+    assert r.status_code == 429 and "retry-after" in r.headers
+
+
+def test_an_admin_without_a_second_factor_sets_it_up_before_anything_else(ib):
+    """Issue 16, item 6: TOTP is required for admins. Signed in with the password alone, an
+    admin's session reaches only the set-up page and sign-out."""
+    from core import totp
+
+    ids = ib.seed()
+    admin_id = ib.staff("boss@clinic.test", "admin", totp=False)
+    r = ib.login("boss@clinic.test")
+    assert r.status_code == 303 and r.headers["location"] == "/inbox/account/2fa"
+    for path in ["/inbox", "/inbox/staff", "/inbox/audit", "/inbox/account", f"/inbox/patients/{ids['patient']}"]:
+        r = ib.client.get(path, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/inbox/account/2fa?required=1", path
+        assert "Lopez" not in r.text
+    r = ib.client.get("/inbox/api/escalations")
+    assert r.status_code == 403 and r.json() == {"detail": "two-factor set-up required"}
+    page = ib.client.get("/inbox/account/2fa")
+    assert page.status_code == 200 and "Admin accounts need two-factor sign-in" in page.text
+    token = CSRF_RE.search(page.text).group(1)
+    r = ib.client.post(
+        f"/inbox/staff/{admin_id}", data={"csrf_token": token, "action": "role", "role": "frontdesk"}, follow_redirects=False
+    )
+    assert r.status_code == 303 and r.headers["location"].startswith("/inbox/account/2fa")
+    secret = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', page.text).group(1).replace(" ", "")
+    r = ib.client.post(
+        "/inbox/account/2fa/confirm",
+        data={"csrf_token": token, "code": totp.code_at(secret, ib.clock.now())},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert ib.client.get("/inbox/staff").status_code == 200
+    # an admin cannot turn it off
+    r = ib.post("/inbox/account/2fa/disable", {"current": PW})
+    assert r.status_code == 422 and "Admins must keep" in r.text
+    # signing in now asks for the code
+    assert ib.login("boss@clinic.test", client=ib.new_client(), code="000000").status_code in (401,)
+
+
+def test_a_lost_phone_reset_by_an_admin_or_the_operator_is_audited(ib, tmp_path, monkeypatch, capsys):
+    nurse_id = ib.staff("nurse@clinic.test", totp=True)
+    ib.staff("admin@clinic.test", "admin")
+    nurse = ib.new_client()
+    assert ib.login("nurse@clinic.test", client=nurse).status_code == 303
+    ib.login("admin@clinic.test")
+    assert ib.post(f"/inbox/staff/{nurse_id}", {"action": "reset_totp"}).status_code == 303
+    assert nurse.get("/inbox", follow_redirects=False).status_code == 303  # her sessions ended
+    r = ib.login("nurse@clinic.test", client=ib.new_client())
+    assert r.status_code == 303 and r.headers["location"] == "/inbox"  # password alone again (not an admin)
+    with session_scope(ib.sf) as s:
+        assert [a.detail for a in s.execute(select(AuditLog).where(AuditLog.action == "staff.update")).scalars()] == [
+            "totp_reset"
+        ]
+
+    from api import cli
+    from core.db import make_engine, make_session_factory
+    from tests.fakes import test_clock
+
+    url = f"sqlite:///{tmp_path / 'reset.db'}"
+    monkeypatch.setenv("AFTERCARE_ENV", "test")
+    monkeypatch.setenv("AFTERCARE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("AFTERCARE_DATABASE_URL", url)
+    monkeypatch.setenv("AFTERCARE_ADMIN_PASSWORD", PW)
+    assert cli.main(["create-admin", "--email", "boss@clinic.test", "--name", "Boss"]) == 0
+    engine = make_engine(url)
+    clock = test_clock()
+    with session_scope(make_session_factory(engine, clock)) as s:
+        enrol_totp(s, staff_service.by_email(s, "boss@clinic.test"), clock)
+    capsys.readouterr()
+    assert cli.main(["reset-totp", "nobody@clinic.test"]) == 1
+    assert cli.main(["reset-totp", "Boss@clinic.test"]) == 0
+    assert "removed" in capsys.readouterr().out
+    with session_scope(make_session_factory(engine, clock)) as s:
+        assert not staff_service.by_email(s, "boss@clinic.test").totp_enabled
+        assert [a.action for a in s.execute(select(AuditLog)).scalars()][-1] == "staff.totp_reset"
+    engine.dispose()
 
 
 # ------------------------------------------------------------------------ patients

@@ -112,20 +112,12 @@ def test_password_change_ends_other_sessions(s):
     assert staff_service.authenticate(s, email=user.email, password="another long password", now=T0) is not None
 
 
-def test_lockout_and_is_locked(s):
-    user = _staff(s)
-    for _ in range(staff_service.MAX_FAILURES):
-        assert staff_service.authenticate(s, email=user.email, password="wrong", now=T0) is None
-    assert staff_service.is_locked(user, T0)
-    assert staff_service.authenticate(s, email=user.email, password=PASSWORD, now=T0) is None
-    assert staff_service.authenticate(s, email=user.email, password=PASSWORD, now=T0 + timedelta(minutes=16)) is not None
-    staff_service.unlock(s, user)
-    assert not staff_service.is_locked(user, T0)
-
-
-def test_locked_inactive_and_unknown_accounts_cost_one_hash_check_like_any_other(s, monkeypatch):
+def test_throttled_inactive_and_unknown_accounts_cost_one_hash_check_like_any_other(s, monkeypatch):
     """Issue 16, item 6 (in part): a locked account answered in 22 ms instead of ~250 ms, an oracle.
-    Counted, not timed: every answer does exactly one password-hash verification."""
+    Counted, not timed: every answer does exactly one password-hash verification, whether the
+    attempt is throttled, the account inactive or unknown."""
+    from core import signin_throttle as throttle
+
     user = _staff(s)
     calls: list[int] = []
     real = staff_service._hasher
@@ -139,14 +131,17 @@ def test_locked_inactive_and_unknown_accounts_cost_one_hash_check_like_any_other
             return getattr(real, name)
 
     monkeypatch.setattr(staff_service, "_hasher", CountingHasher())
-    for _ in range(staff_service.MAX_FAILURES):
-        staff_service.authenticate(s, email=user.email, password="wrong", now=T0)
-    assert staff_service.is_locked(user, T0)
-    for email, before in ((user.email, "locked"), ("nobody@clinic.test", "unknown")):
+    for email in (user.email, "nobody@clinic.test"):
+        for _ in range(throttle.PAIR_LIMIT):
+            assert staff_service.attempt_sign_in(s, email=email, password="wrong", client_ip="198.51.100.1", now=T0).user is None
+    for email, before in ((user.email, "throttled"), ("nobody@clinic.test", "throttled unknown")):
         calls.clear()
-        assert staff_service.authenticate(s, email=email, password=PASSWORD, now=T0) is None, before
+        attempt = staff_service.attempt_sign_in(s, email=email, password=PASSWORD, client_ip="198.51.100.1", now=T0)
+        assert attempt.user is None and attempt.throttled is not None, before
         assert len(calls) == 1, before
-    staff_service.unlock(s, user)
+    calls.clear()
+    assert staff_service.authenticate(s, email="nobody@clinic.test", password=PASSWORD, now=T0) is None
+    assert len(calls) == 1
     user.active = False
     calls.clear()
     assert staff_service.authenticate(s, email=user.email, password=PASSWORD, now=T0) is None

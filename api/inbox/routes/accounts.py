@@ -1,5 +1,5 @@
-"""Staff accounts: one's own password, and (admins) the staff list, new accounts, role,
-activation, unlock and password reset."""
+"""Staff accounts: one's own password and second factor (TOTP set-up), and (admins) the staff
+list, new accounts, role, activation, lifting the sign-in throttle, password and second-factor reset."""
 
 from __future__ import annotations
 
@@ -7,10 +7,13 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from api.deps import ContainerDep, SessionDep
+from api.inbox import auth
 from api.inbox.auth import CurrentStaff, current_session
 from api.inbox.routes.common import CSRF, Admin, audit_action, go, not_found
 from api.inbox.templating import render
+from core import signin_throttle as throttle
 from core import staff as staff_service
+from core import totp
 from core.models import StaffUser
 
 router = APIRouter(include_in_schema=False)
@@ -49,22 +52,75 @@ def change_password(
     return go("/inbox/account", done="password_changed")
 
 
+# ------------------------------------------------------------ second factor (TOTP)
+def _enrol_page(request: Request, staff: StaffUser, session, *, error: str = "", status: int = 200) -> Response:
+    context: dict = {"form_error": error, "required": staff.role == "admin", "enabled": staff.totp_enabled}
+    if not staff.totp_enabled:
+        secret = totp.begin_enrolment(staff)
+        session.commit()  # the same secret across reloads until it is confirmed
+        clinic = getattr(request.state, "clinic_name", "") or "Aftercare"
+        uri = totp.provisioning_uri(secret, email=staff.email, issuer=f"{clinic} inbox")
+        context.update({"secret": totp.grouped(secret), "uri": uri, "qr_svg": totp.qr_svg(uri)})
+    response = render(request, "account_2fa.html", context, status_code=status)
+    response.headers["Cache-Control"] = "no-store"  # the page shows the secret
+    return response
+
+
+@router.get(auth.ENROL_PATH)
+def second_factor_page(request: Request, staff: CurrentStaff, session: SessionDep) -> Response:
+    return _enrol_page(request, staff, session)
+
+
+@router.post(auth.ENROL_PATH + "/confirm", dependencies=[CSRF])
+def second_factor_confirm(
+    request: Request, staff: CurrentStaff, session: SessionDep, container: ContainerDep, code: str = Form("")
+) -> Response:
+    now = container.clock.now()
+    try:
+        totp.confirm_enrolment(session, staff, code, now=now)
+    except totp.TotpError as exc:
+        audit_action(session, staff, "staff.totp_enrol_failed", "staff", staff.id)
+        session.commit()
+        return _enrol_page(request, staff, session, error=str(exc).capitalize() + ".", status=422)
+    rec = current_session(request)
+    ended = staff_service.end_all_sessions(session, staff_id=staff.id, now=now, keep_id=rec.id if rec else None)
+    audit_action(session, staff, "staff.totp_enabled", "staff", staff.id, detail=f"other_sessions_ended={ended}")
+    return go("/inbox/account", done="totp_enabled")
+
+
+@router.post(auth.ENROL_PATH + "/disable", dependencies=[CSRF])
+def second_factor_disable(
+    request: Request, staff: CurrentStaff, session: SessionDep, container: ContainerDep, current: str = Form("")
+) -> Response:
+    """Staff other than admins may turn their second factor off, with their password."""
+    if staff.role == "admin":
+        return _enrol_page(request, staff, session, error="Admins must keep two-factor sign-in on.", status=422)
+    if not staff_service.password_matches(staff, current):
+        audit_action(session, staff, "staff.totp_disable_failed", "staff", staff.id)
+        session.commit()
+        return _enrol_page(request, staff, session, error="The password is wrong.", status=422)
+    totp.reset(staff)
+    audit_action(session, staff, "staff.totp_disabled", "staff", staff.id)
+    return go("/inbox/account", done="totp_disabled")
+
+
 # ------------------------------------------------------------------ staff (admins)
 @router.get("/inbox/staff", dependencies=[Admin])
 def staff_page(request: Request, staff: CurrentStaff, session: SessionDep, container: ContainerDep) -> Response:
     audit_action(session, staff, "staff.list", "staff", "*")
-    return render(
-        request,
-        "staff.html",
-        {
-            "users": staff_service.list_staff(session),
-            "roles": staff_service.ROLES,
-            "now": container.clock.now(),
-            "is_locked": staff_service.is_locked,
-            "form_error": None,
-            "form": {},
-        },
-    )
+    return render(request, "staff.html", _staff_context(session, container.clock.now()))
+
+
+def _staff_context(session, now, *, error: str | None = None, form: dict | None = None) -> dict:
+    users = staff_service.list_staff(session)
+    return {
+        "users": users,
+        "roles": staff_service.ROLES,
+        "failures": {u.id: throttle.recent_failures(session, email=u.email, now=now) for u in users},
+        "form_error": error,
+        "form": form or {},
+        "min_password": staff_service.MIN_PASSWORD,
+    }
 
 
 @router.post("/inbox/staff", dependencies=[CSRF, Admin])
@@ -84,19 +140,13 @@ def create_staff(
                 session, email=email[:200], display_name=display_name[:200], role=role, password=password
             )
     except staff_service.StaffError as exc:
-        return render(
-            request,
-            "staff.html",
-            {
-                "users": staff_service.list_staff(session),
-                "roles": staff_service.ROLES,
-                "now": container.clock.now(),
-                "is_locked": staff_service.is_locked,
-                "form_error": str(exc).capitalize() + ".",
-                "form": {"email": email, "display_name": display_name, "role": role},
-            },
-            status_code=422,
+        context = _staff_context(
+            session,
+            container.clock.now(),
+            error=str(exc).capitalize() + ".",
+            form={"email": email, "display_name": display_name, "role": role},
         )
+        return render(request, "staff.html", context, status_code=422)
     audit_action(session, staff, "staff.create", "staff", user.id, detail=f"role={user.role}")
     return go("/inbox/staff", done="staff_created")
 
@@ -126,9 +176,11 @@ def update_staff(
         elif action == "activate":
             staff_service.set_active(session, user, True, now=now)
             detail = "active=yes"
-        elif action == "unlock":
-            staff_service.unlock(session, user)
-            detail = "unlocked"
+        elif action == "clear_throttle":
+            detail = f"throttle_cleared={staff_service.clear_throttle(session, user)}"
+        elif action == "reset_totp":
+            had = staff_service.reset_second_factor(session, user, now=now)
+            detail = "totp_reset" if had else "totp_reset (was off)"
         elif action == "password":
             staff_service.set_password(session, user, password, now=now)
             detail = "password_reset"
