@@ -97,9 +97,9 @@ def _public_clinic_name(request: Request, session: Session | None = None) -> str
 
 
 def _client_ip(request: Request) -> str:
-    """The address the request came from. Behind a reverse proxy on the same host, uvicorn has
-    already replaced it with the proxy's X-Forwarded-For (it trusts that header only from
-    FORWARDED_ALLOW_IPS, loopback by default); the header itself is never read here."""
+    """The address the request came from. Behind a trusted reverse proxy the app's proxy middleware
+    has already replaced it with the X-Forwarded-For client (only from AFTERCARE_TRUSTED_PROXIES,
+    loopback by default); the header itself is never read here."""
     return (request.client.host if request.client else "") or "unknown"
 
 
