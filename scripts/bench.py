@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 from api.supervisor import Stack  # noqa: E402
 from core.bootstrap import prepare  # noqa: E402
 from core.settings import port_plan  # noqa: E402
+from scripts.clients import patient_headers  # noqa: E402
 
 MESSAGES = [
     "can i wear makeup tomorrow",
@@ -182,7 +183,7 @@ def main() -> int:
     try:
 
         async def new_session(client: httpx.AsyncClient, _i: int) -> str:
-            return (await client.post(f"{base}/api/v1/chat/sessions", json={})).json()["session_id"]
+            return (await client.post(f"{base}/api/v1/chat/sessions", json={}, headers=patient_headers())).json()["session_id"]
 
         async def all_runs() -> None:
             for conc in (1, 20):

@@ -28,6 +28,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from scripts.clients import patient_headers  # noqa: E402
+
 RANK = {"none": 0, "routine": 1, "urgent": 2, "emergency": 3}
 
 # Topic sets under tests/data -> (accuracy floor, floor on every topic's recall): regression guards
@@ -96,7 +98,7 @@ async def _triage_via_api(base: str, token: str, items: list[dict], concurrency:
                     )
                     r.raise_for_status()
                     body = {"chat_token": r.json()["chat_token"]}
-                sid = (await c.post("/api/v1/chat/sessions", json=body)).json()["session_id"]
+                sid = (await c.post("/api/v1/chat/sessions", json=body, headers=patient_headers(i))).json()["session_id"]
                 r = await c.post(f"/api/v1/chat/sessions/{sid}/messages", json={"text": item["text"]})
                 r.raise_for_status()
                 esc = r.json()["escalation"]

@@ -115,12 +115,16 @@ def api_predictor(url: str, timeout: float = 30.0, token: str | None = None):
     """Predict through the public web chat API, a fresh session per message."""
     import httpx
 
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    from scripts.clients import patient_headers
+
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     client = httpx.Client(base_url=url.rstrip("/"), timeout=timeout, headers=headers)
     info: dict = {"load_seconds": None}
 
     def predict(text: str) -> str | None:
-        r = client.post("/api/v1/chat/sessions", json={})
+        r = client.post("/api/v1/chat/sessions", json={}, headers=patient_headers())
         r.raise_for_status()
         session_id = r.json()["session_id"]
         r = client.post(f"/api/v1/chat/sessions/{session_id}/messages", json={"text": text})
