@@ -212,6 +212,8 @@ def create_app(
         sms_channel=sms_channel,
         # photos are fetched with the Twilio account's credentials; without Twilio there is nothing to fetch from
         media_fetcher=make_fetcher(settings) if settings.twilio_enabled else None,
+        chat_sessions_per_hour=settings.chat_sessions_per_hour,
+        chat_client_messages_per_minute=settings.chat_client_messages_per_minute,
     )
 
     @contextlib.asynccontextmanager

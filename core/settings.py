@@ -38,6 +38,10 @@ def _float(name: str, default: float) -> float:
     return float(raw) if raw else default
 
 
+DEFAULT_CHAT_SESSIONS_PER_HOUR = 30
+DEFAULT_CHAT_CLIENT_MESSAGES_PER_MINUTE = 60
+
+
 @dataclass
 class Settings:
     env: str = "development"
@@ -66,6 +70,11 @@ class Settings:
     # reverse proxies whose X-Forwarded-For names the real client (addresses or networks); the
     # per-client limits and the sign-in throttle read the client from it only behind these
     trusted_proxies: list[str] = field(default_factory=lambda: ["127.0.0.1", "::1"])
+    # web chat limits per client address (api/limits.py): new sessions an hour, and messages a
+    # minute over all of its sessions. Raise them where many patients share one address (a
+    # clinic's waiting-room Wi-Fi behind one NAT); a red flag always goes through either way.
+    chat_sessions_per_hour: int = DEFAULT_CHAT_SESSIONS_PER_HOUR
+    chat_client_messages_per_minute: int = DEFAULT_CHAT_CLIENT_MESSAGES_PER_MINUTE
 
     @property
     def is_development(self) -> bool:
@@ -102,6 +111,9 @@ class Settings:
                     f"AFTERCARE_TRUSTED_PROXIES: {proxy!r} is not an address or network (a client could forge "
                     "X-Forwarded-For if every sender were trusted)"
                 ) from None
+        for name in ("chat_sessions_per_hour", "chat_client_messages_per_minute"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"AFTERCARE_{name.upper()} must be a whole number of at least 1")
         if self.is_development:
             return
         problems = []
@@ -182,6 +194,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             trusted_proxies=[
                 p.strip() for p in os.environ.get("AFTERCARE_TRUSTED_PROXIES", "127.0.0.1,::1").split(",") if p.strip()
             ],
+            chat_sessions_per_hour=_int("AFTERCARE_CHAT_SESSIONS_PER_HOUR", DEFAULT_CHAT_SESSIONS_PER_HOUR),
+            chat_client_messages_per_minute=_int(
+                "AFTERCARE_CHAT_CLIENT_MESSAGES_PER_MINUTE", DEFAULT_CHAT_CLIENT_MESSAGES_PER_MINUTE
+            ),
         )
     finally:
         if environ is not None:

@@ -181,6 +181,10 @@ def stack(tmp_path_factory):
         "AFTERCARE_SECRET_KEY": "stack-secret-0123456789abcdef0123456789",
         "TWILIO_AUTH_TOKEN": "stack-twilio-auth-token",
         "AFTERCARE_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        # every test, browser and eval on this shared stack is the same client (127.0.0.1); the
+        # per-client limits themselves are tested in tests/integration/test_client_limits.py
+        "AFTERCARE_CHAT_SESSIONS_PER_HOUR": "100000",
+        "AFTERCARE_CHAT_CLIENT_MESSAGES_PER_MINUTE": "100000",
     }
     prepare(env)
     s = Stack(port=port, env=env, quiet=True, log_file=data_dir / "stack.log")

@@ -77,3 +77,22 @@ def test_trusted_proxies_must_be_addresses_or_networks(tmp_path, sqlite_url) -> 
     ]
     with pytest.raises(SettingsError, match="X-Forwarded-For"):
         make_settings(tmp_path, sqlite_url, AFTERCARE_TRUSTED_PROXIES="*")
+
+
+def test_the_per_client_limits_are_settings(tmp_path, sqlite_url, running_clock) -> None:
+    """A clinic whose patients share one address (a waiting-room Wi-Fi) can raise them; nonsense is refused."""
+    from core.settings import SettingsError
+    from tests.conftest import make_settings
+
+    defaults = make_settings(tmp_path, sqlite_url)
+    assert (defaults.chat_sessions_per_hour, defaults.chat_client_messages_per_minute) == (30, 60)
+    with pytest.raises(SettingsError, match="AFTERCARE_CHAT_SESSIONS_PER_HOUR"):
+        make_settings(tmp_path, sqlite_url, AFTERCARE_CHAT_SESSIONS_PER_HOUR="0")
+    with pytest.raises(SettingsError, match="AFTERCARE_CHAT_CLIENT_MESSAGES_PER_MINUTE"):
+        make_settings(tmp_path, sqlite_url, AFTERCARE_CHAT_CLIENT_MESSAGES_PER_MINUTE="many")
+    seed(sqlite_url)
+    with Env(tmp_path, sqlite_url, running_clock, AFTERCARE_CHAT_SESSIONS_PER_HOUR="2") as e:
+        assert e.container.chat_sessions_per_hour == 2
+        assert _new_session(e, PATIENT_A).status_code == 201
+        assert _new_session(e, PATIENT_A).status_code == 201
+        assert _new_session(e, PATIENT_A).status_code == 429
