@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from datetime import datetime, timezone
 from typing import Any
 
@@ -30,9 +31,12 @@ class FakeAssistant:
         self.calls: list[dict[str, Any]] = []
         self.down = False
         self.delay_s = 0.0
+        self.hold: threading.Event | None = None  # when set to an Event: every answer waits until it is set
 
     async def respond(self, *, conversation_id: str, text: str, metadata: dict[str, Any]) -> AssistantTurn:
         self.calls.append({"conversation_id": conversation_id, "text": text, "metadata": metadata})
+        while self.hold is not None and not self.hold.is_set():
+            await asyncio.sleep(0.01)
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
         if self.down:
