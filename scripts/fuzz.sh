@@ -30,6 +30,10 @@ export AFTERCARE_API_TOKEN=$TOKEN
 export AFTERCARE_SECRET_KEY=fuzz-secret-$($PY -c 'import secrets; print(secrets.token_hex(16))')
 export AFTERCARE_PORT=$PORT
 export AFTERCARE_DEMO_DATA=0
+# one client (the fuzzer) opens thousands of sessions: lift the per-client limits so the stateful
+# phase reaches the message routes instead of 429 (the limits are tested in test_client_limits.py)
+export AFTERCARE_CHAT_SESSIONS_PER_HOUR=1000000
+export AFTERCARE_CHAT_CLIENT_MESSAGES_PER_MINUTE=1000000
 export AFTERCARE_LOG_LEVEL=${AFTERCARE_LOG_LEVEL:-WARNING}
 export PYTHONPATH=$ROOT
 
