@@ -8,6 +8,7 @@ Screenshots go to test-artifacts/inbox/ (gitignored).
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 from datetime import timedelta
 from pathlib import Path
@@ -235,6 +236,104 @@ def test_signed_out_while_the_inbox_is_open_is_shown(inbox_server, watched_page)
     assert "signed out" in page.inner_text("#session-banner")
     assert page.title().startswith("(signed out)")
     shot(page, "07-signed-out-banner")
+
+
+# Records each desktop notification the page makes (the real Notification still runs) and each
+# tone it plays (the real oscillator still runs): what the nurse's browser was asked to show.
+ALERT_SPY = """
+(() => {
+  window.__notes = [];
+  window.__tones = 0;
+  const Real = window.Notification;
+  if (Real) {
+    class Recorded extends Real {
+      constructor(title, options) {
+        super(title, options);
+        window.__notes.push({ title, body: (options || {}).body, tag: (options || {}).tag,
+                              sticky: !!(options || {}).requireInteraction });
+      }
+    }
+    Object.defineProperty(Recorded, "permission", { get: () => Real.permission });
+    Recorded.requestPermission = (...a) => Real.requestPermission(...a);
+    window.Notification = Recorded;
+  }
+  const osc = AudioContext.prototype.createOscillator;
+  AudioContext.prototype.createOscillator = function () { window.__tones += 1; return osc.call(this); };
+})();
+"""
+
+
+def wait_until(page, expression: str, timeout_s: float = 15.0) -> None:
+    """Poll a JS expression (page.wait_for_function evaluates a string, which the inbox's CSP forbids)."""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true after {timeout_s} s: {expression}")
+        page.wait_for_timeout(200)
+
+
+def test_desktop_and_sound_alerts_for_a_new_red_flag_name_no_patient(inbox_server, context):
+    """Opt-in desktop notifications and a sound for new urgent/emergency escalations; the notification
+    says the level only (it can show on a locked screen); the choice survives a reload."""
+    base = inbox_server.base_url
+    context.grant_permissions(["notifications"], origin=base)
+    context.add_init_script(ALERT_SPY)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    sign_in(page, base)
+    page.wait_for_url(f"{base}/inbox")
+    assert page.locator("#alert-controls").is_visible()
+    assert page.inner_text("#alert-state") == "Desktop alerts are off."
+    page.click("#desktop-alerts")
+    wait_until(page, "document.getElementById('alert-state').textContent.includes('on in this browser')")
+    assert page.inner_text("#desktop-alerts") == "Turn off desktop alerts"
+    page.check("#sound-alerts")
+    assert page.evaluate("window.__tones") == 1  # a sample tone when sound is turned on
+    shot(page, "08-alerts-on")
+
+    sid = api(base, "POST", "/api/v1/chat/sessions", {"chat_token": inbox_server.chat_token})["session_id"]
+    assert api(base, "POST", f"/api/v1/chat/sessions/{sid}/messages", {"text": RED_FLAG})["escalation"]["level"] == "urgent"
+    wait_until(page, "window.__notes.length === 1")
+    [note] = page.evaluate("window.__notes")
+    assert note["title"] == "URGENT escalation" and note["sticky"] is False
+    assert "Ana" not in note["body"] and "Lopez" not in note["body"] and "pus" not in note["body"]
+    assert page.evaluate("window.__tones") == 2
+    # the next polls do not alert again for the same escalation
+    page.wait_for_timeout(6_000)
+    assert page.evaluate("window.__notes.length") == 1
+
+    # a reload keeps the choices and does not alert for what is already on the page
+    page.reload()
+    wait_until(page, "document.getElementById('alert-state').textContent.includes('on in this browser')")
+    assert page.is_checked("#sound-alerts")
+    page.wait_for_timeout(6_000)
+    assert page.evaluate("window.__notes.length") == 0
+    page.click("#desktop-alerts")
+    assert page.inner_text("#alert-state") == "Desktop alerts are off."
+    assert problems == []
+
+
+def test_the_inbox_says_when_it_cannot_reach_the_server_and_recovers(inbox_server, watched_page):
+    """A nurse must never trust a list that silently stopped updating (server down, network gone)."""
+    page, base = watched_page, inbox_server.base_url
+    sign_in(page, base)
+    page.wait_for_url(f"{base}/inbox")
+    assert page.locator("#connection-banner").is_hidden()
+    inbox_server.thread.stop()
+    try:
+        page.locator("#connection-banner").wait_for(state="visible", timeout=20_000)
+        text = page.inner_text("#connection-banner")
+        assert "Connection lost at" in text and "not updating" in text
+        assert page.title().startswith("(offline) ")
+        shot(page, "09-connection-lost")
+    finally:
+        inbox_server.thread.start()
+    page.locator("#connection-banner").wait_for(state="hidden", timeout=20_000)
+    assert "Reconnected at" in page.inner_text("#live-status")
+    assert not page.title().startswith("(offline)")
+    # the page's own script raised nothing (failed fetches while the server was down are expected)
+    assert [p for p in page.problems if p.startswith("pageerror")] == []  # type: ignore[attr-defined]
 
 
 # ------------------------------------------------------------------------ patients

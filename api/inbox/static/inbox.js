@@ -1,5 +1,6 @@
-/* Staff inbox: live escalation list, live transcript, copy buttons. No dependencies.
- * Everything from the server is inserted with textContent (never as HTML). */
+/* Staff inbox: live escalation list, live transcript, copy buttons, desktop and sound alerts,
+ * and a banner when the page stops updating (signed out, or the server cannot be reached).
+ * No dependencies. Everything from the server is inserted with textContent (never as HTML). */
 (function () {
   "use strict";
 
@@ -8,7 +9,11 @@
   var baseTitle = document.title;
   var humanActive = false; // a person touched the page since the last poll (counts for the idle timeout)
   var signedOut = false;
+  var offlineSince = null; // the first poll that failed in the current run of failures (Date)
+  var failedPolls = 0;
+  var titleCount = 0; // urgent/emergency escalations not acknowledged (the escalation list sets it)
   var clockOffset = 0; // server time minus browser time
+  var OFFLINE_AFTER = 2; // failed polls in a row before the page says it is not updating
 
   ["keydown", "mousedown", "touchstart", "wheel"].forEach(function (ev) {
     document.addEventListener(ev, function () { humanActive = true; }, { passive: true, capture: true });
@@ -53,6 +58,39 @@
     });
   }
 
+  function renderTitle() {
+    var prefix = signedOut ? "(signed out) " : offlineSince ? "(offline) " : titleCount ? "(" + titleCount + ") " : "";
+    document.title = prefix + baseTitle;
+  }
+
+  function clockText(d) {
+    return d.toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
+  }
+
+  function pollFailed() {
+    failedPolls += 1;
+    if (failedPolls < OFFLINE_AFTER || offlineSince) return;
+    offlineSince = new Date();
+    var banner = document.getElementById("connection-banner");
+    if (banner) {
+      banner.textContent = "Connection lost at " + clockText(offlineSince) + ": this page is not updating, so new " +
+        "escalations and messages will not appear here. Retrying every " + POLL_MS / 1000 + " seconds.";
+      banner.hidden = false;
+    }
+    renderTitle();
+  }
+
+  function pollSucceeded() {
+    failedPolls = 0;
+    if (!offlineSince) return;
+    offlineSince = null;
+    var banner = document.getElementById("connection-banner");
+    if (banner) banner.hidden = true;
+    var live = document.getElementById("live-status");
+    if (live) live.textContent = "Reconnected at " + clockText(new Date()) + ".";
+    renderTitle();
+  }
+
   function showSignedOut() {
     if (signedOut) return;
     signedOut = true;
@@ -65,7 +103,7 @@
       banner.appendChild(link);
       banner.hidden = false;
     }
-    document.title = "(signed out) " + baseTitle;
+    renderTitle();
   }
 
   function getJson(url) {
@@ -83,13 +121,137 @@
     var timer = null;
     function tick() {
       if (signedOut) return;
-      Promise.resolve().then(fn).catch(function () { /* keep trying */ }).then(function () {
+      // a failed poll (network down, 5xx, 503 in a database outage) is retried; after
+      // OFFLINE_AFTER in a row the page says it is not updating
+      Promise.resolve().then(fn).then(pollSucceeded, pollFailed).then(function () {
         if (!signedOut) timer = setTimeout(tick, ms);
       });
     }
     timer = setTimeout(tick, ms);
     return function () { clearTimeout(timer); };
   }
+
+  /* ------------------------------------------------------- desktop and sound alerts
+   * Opt-in, per browser (localStorage). A desktop notification names the level only, never the
+   * patient or the symptom: it may show on a locked screen. Emergencies stay until clicked. */
+  var alerts = (function () {
+    var KEY_DESKTOP = "aftercare.alerts.desktop";
+    var KEY_SOUND = "aftercare.alerts.sound";
+    var audio = null;
+    var supported = "Notification" in window;
+    var constructorRefused = false;
+
+    function stored(key) {
+      try { return window.localStorage.getItem(key) === "on"; } catch (e) { return false; }
+    }
+    function store(key, on) {
+      try { window.localStorage.setItem(key, on ? "on" : "off"); } catch (e) { /* private mode: this page only */ }
+    }
+    function desktopOn() { return supported && Notification.permission === "granted" && stored(KEY_DESKTOP); }
+
+    function unlockAudio() {
+      // browsers let a page make sound only after a person interacted with it
+      var Ctx = window.AudioContext || window.webkitAudioContext;
+      if (!Ctx || !stored(KEY_SOUND)) return;
+      try {
+        if (!audio) audio = new Ctx();
+        if (audio.state === "suspended") audio.resume();
+      } catch (e) { audio = null; }
+    }
+
+    function beep(level) {
+      if (!stored(KEY_SOUND)) return;
+      unlockAudio();
+      if (!audio) return;
+      var tones = level === "emergency" ? 3 : 1;
+      for (var i = 0; i < tones; i++) {
+        var osc = audio.createOscillator();
+        var gain = audio.createGain();
+        osc.type = "square";
+        osc.frequency.value = level === "emergency" ? 988 : 784;
+        gain.gain.value = 0.15;
+        osc.connect(gain);
+        gain.connect(audio.destination);
+        var at = audio.currentTime + i * 0.3;
+        osc.start(at);
+        osc.stop(at + 0.18);
+      }
+    }
+
+    function notify(r) {
+      if (!desktopOn()) return;
+      var label = r.level === "emergency" ? "EMERGENCY" : "URGENT";
+      try {
+        var n = new Notification(label + " escalation", {
+          body: "A patient needs attention. Open the inbox to see who.",
+          tag: "escalation-" + r.id + "-" + r.level,
+          requireInteraction: r.level === "emergency"
+        });
+        n.onclick = function () { window.focus(); window.location.href = r.url; n.close(); };
+      } catch (e) {
+        // Chrome on Android allows notifications only from a service worker: say so, do not pretend
+        constructorRefused = true;
+        render();
+      }
+    }
+
+    function render() {
+      var button = document.getElementById("desktop-alerts");
+      var state = document.getElementById("alert-state");
+      var sound = document.getElementById("sound-alerts");
+      if (sound) sound.checked = stored(KEY_SOUND);
+      if (!button || !state) return;
+      if (!supported || constructorRefused) {
+        button.hidden = true;
+        state.textContent = "This browser cannot show desktop alerts; the on-call text messages still go out.";
+      } else if (Notification.permission === "denied") {
+        button.hidden = true;
+        state.textContent = "Desktop alerts are blocked for this site in the browser's settings.";
+      } else if (desktopOn()) {
+        button.hidden = false;
+        button.textContent = "Turn off desktop alerts";
+        state.textContent = "Desktop alerts are on in this browser.";
+      } else {
+        button.hidden = false;
+        button.textContent = "Turn on desktop alerts";
+        state.textContent = "Desktop alerts are off.";
+      }
+    }
+
+    function setup(holder) {
+      holder.hidden = false;
+      var button = document.getElementById("desktop-alerts");
+      var sound = document.getElementById("sound-alerts");
+      if (button) {
+        button.addEventListener("click", function () {
+          if (desktopOn()) { store(KEY_DESKTOP, false); render(); return; }
+          Promise.resolve(Notification.requestPermission()).then(function (p) {
+            store(KEY_DESKTOP, p === "granted");
+            render();
+          });
+        });
+      }
+      if (sound) {
+        sound.addEventListener("change", function () {
+          store(KEY_SOUND, sound.checked);
+          if (sound.checked) { unlockAudio(); beep("urgent"); } // the click unlocks sound, and lets them hear it
+        });
+      }
+      ["keydown", "mousedown", "touchstart"].forEach(function (ev) {
+        document.addEventListener(ev, unlockAudio, { passive: true, capture: true });
+      });
+      render();
+    }
+
+    return {
+      setup: setup,
+      raise: function (r) {
+        if (r.level !== "urgent" && r.level !== "emergency") return;
+        notify(r);
+        beep(r.level);
+      }
+    };
+  })();
 
   /* ------------------------------------------------------------ escalation list */
   function escalationRow(r, isNew, justArrived) {
@@ -136,7 +298,11 @@
     var live = document.getElementById("live-status");
     var known = {};
     var arrived = {}; // came in while this page was open: marked NEW until the page is reloaded
-    tbody.querySelectorAll("tr[data-id]").forEach(function (tr) { known[tr.getAttribute("data-id")] = true; });
+    var standing = {}; // rows that stood out (urgent/emergency, not acknowledged) at the last poll
+    tbody.querySelectorAll("tr[data-id]").forEach(function (tr) {
+      known[tr.getAttribute("data-id")] = true;
+      if (tr.classList.contains("stands-out")) standing[tr.getAttribute("data-id")] = true;
+    });
 
     function apply(data) {
       if (!data) return;
@@ -144,12 +310,19 @@
       var fresh = 0;
       var frag = document.createDocumentFragment();
       var seen = {};
+      var nowStanding = {};
       data.escalations.forEach(function (r) {
         var justArrived = !known[r.id];
         if (justArrived) { fresh += 1; arrived[r.id] = true; }
         seen[r.id] = true;
+        if (r.stands_out) {
+          nowStanding[r.id] = true;
+          // new, or re-opened by a new red flag after an acknowledgement: alert once
+          if (!standing[r.id]) alerts.raise(r);
+        }
         frag.appendChild(escalationRow(r, !!arrived[r.id], justArrived));
       });
+      standing = nowStanding;
       tbody.textContent = "";
       tbody.appendChild(frag);
       known = seen;
@@ -157,7 +330,8 @@
       var serious = data.unacknowledged_serious || 0;
       attention.hidden = serious === 0;
       attentionCount.textContent = String(serious);
-      document.title = (serious ? "(" + serious + ") " : "") + baseTitle;
+      titleCount = serious;
+      renderTitle();
       updateCount("takeover-count", "takeovers-changed", data.takeovers);
       updateCount("problem-count", "problems-changed", data.delivery_problems);
       var stamp = new Date().toLocaleTimeString([], { hour: "numeric", minute: "2-digit", second: "2-digit" });
@@ -225,6 +399,8 @@
   document.addEventListener("DOMContentLoaded", function () {
     var table = document.querySelector("[data-poll-url]");
     if (table) startInboxPolling(table);
+    var alertControls = document.getElementById("alert-controls");
+    if (alertControls) alerts.setup(alertControls);
     var holder = document.querySelector("[data-transcript-url]");
     if (holder) startTranscriptPolling(holder);
     document.querySelectorAll("[data-copy]").forEach(setupCopy);
