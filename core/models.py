@@ -336,6 +336,18 @@ class MessageMedia(Base):
     fetched_at = Column(TZDateTime, nullable=True)
 
 
+class CannedReply(Base):
+    """A reply staff can insert and edit before sending (admin-managed), in one language."""
+
+    __tablename__ = "canned_replies"
+    id = Column(String(32), primary_key=True, default=new_id)
+    title = Column(String(100), nullable=False)
+    language = Column(String(8), nullable=False, default="en")  # en | es
+    body = Column(Text, nullable=False)
+    created_at = Column(TZDateTime, nullable=False, info=STAMP_CREATE)
+    updated_at = Column(TZDateTime, nullable=False, info=STAMP_UPDATE)
+
+
 # ------------------------------------------------------------ the audit log is append-only in the database
 # Not only in the ORM: plain SQL cannot change or delete an entry either. Installed with the table
 # (create_all, tests) and by migration 0002 (alembic), from these same statements.

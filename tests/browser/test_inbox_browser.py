@@ -290,7 +290,7 @@ def test_desktop_and_sound_alerts_for_a_new_red_flag_name_no_patient(inbox_serve
     assert page.inner_text("#desktop-alerts") == "Turn off desktop alerts"
     page.check("#sound-alerts")
     assert page.evaluate("window.__tones") == 1  # a sample tone when sound is turned on
-    shot(page, "08-alerts-on")
+    shot(page, "23-alerts-on")
 
     sid = api(base, "POST", "/api/v1/chat/sessions", {"chat_token": inbox_server.chat_token})["session_id"]
     assert api(base, "POST", f"/api/v1/chat/sessions/{sid}/messages", {"text": RED_FLAG})["escalation"]["level"] == "urgent"
@@ -326,7 +326,7 @@ def test_the_inbox_says_when_it_cannot_reach_the_server_and_recovers(inbox_serve
         text = page.inner_text("#connection-banner")
         assert "Connection lost at" in text and "not updating" in text
         assert page.title().startswith("(offline) ")
-        shot(page, "09-connection-lost")
+        shot(page, "24-connection-lost")
     finally:
         inbox_server.thread.start()
     page.locator("#connection-banner").wait_for(state="hidden", timeout=20_000)
@@ -418,6 +418,7 @@ def test_admin_pages_render(inbox_server, watched_page):
         ("/inbox/settings", "12-settings"),
         ("/inbox/audit", "13-audit"),
         ("/inbox/outbox", "14-outbox"),
+        ("/inbox/canned", "16-canned-replies"),
     ]:
         page.goto(base + path)
         assert page.locator("h1").count() >= 1
@@ -551,3 +552,41 @@ def test_the_inbox_on_a_phone_no_sideways_scrolling_actions_first_tap_to_call(in
         page.goto(base + path)
         assert no_sideways_scroll(page), (path, page.evaluate("document.documentElement.scrollWidth"), page.evaluate(WIDE))
     shot(page, "22-phone-patient")
+
+
+def test_a_nurse_inserts_a_canned_reply_in_the_patients_language_on_her_phone(inbox_server, phone_page):
+    """Canned replies (written by an admin: tests/integration/test_inbox.py covers that page) are
+    offered above the reply box, filled in for the patient, grouped by language; picking one
+    inserts it for editing, and the page still fits a 390 px phone."""
+    from core import canned
+
+    page, base = phone_page, inbox_server.base_url
+    with session_scope(inbox_server.sf) as s:
+        canned.add_reply(s, title="Ask for a photo", language="en", body="Hi {first_name}, could you send a photo of the area?")
+        canned.add_reply(
+            s, title="Pedir una foto", language="es", body="Hola {first_name}, ¿nos puede enviar una foto de la zona?"
+        )
+    sid = api(base, "POST", "/api/v1/chat/sessions", {"chat_token": inbox_server.chat_token})["session_id"]
+    api(base, "POST", f"/api/v1/chat/sessions/{sid}/messages", {"text": RED_FLAG})
+    sign_in(page, base)
+    page.wait_for_url(f"{base}/inbox")
+    page.locator(".esc-row a").first.wait_for(timeout=15_000)
+    page.locator(".esc-row a").first.click()
+    page.wait_for_url("**/inbox/escalations/*")
+    assert page.locator("#canned-holder").is_visible()
+    page.select_option("#canned-pick", label="Pedir una foto")
+    assert page.input_value("#reply-text") == "Hola Ana, ¿nos puede enviar una foto de la zona?"
+    assert page.input_value("#canned-pick") == ""  # ready for another pick
+    page.select_option("#canned-pick", label="Ask for a photo")
+    assert page.input_value("#reply-text") == (
+        "Hola Ana, ¿nos puede enviar una foto de la zona?\nHi Ana, could you send a photo of the area?"
+    )
+    assert no_sideways_scroll(page), page.evaluate(WIDE)
+    page.locator("#reply-card").scroll_into_view_if_needed()
+    shot(page, "25-phone-canned-reply")
+    page.fill("#reply-text", "Hola Ana, ¿nos puede enviar una foto de la zona?")
+    page.uncheck("input[name=take_over]")
+    page.click("#reply-form button[type=submit]")
+    page.wait_for_url("**done=replied")
+    messages = api(base, "GET", f"/api/v1/chat/sessions/{sid}/messages")["messages"]
+    assert messages[-1]["author"] == "staff" and messages[-1]["text"] == "Hola Ana, ¿nos puede enviar una foto de la zona?"

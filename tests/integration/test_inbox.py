@@ -1206,3 +1206,62 @@ def test_staff_see_a_patients_photo_as_a_thumbnail_every_view_audited(ib):
     assert r.status_code == 200 and r.content == png and r.headers["content-type"] == "image/png"
     assert "no-store" in r.headers["cache-control"]
     assert "media.view" in ib.audit_actions()
+
+
+def test_admins_manage_canned_replies_and_staff_insert_them_filled_in_for_the_patient(ib):
+    """Issue #17: canned replies (admin-managed), in English and Spanish (#18), offered in the reply form."""
+    import html
+
+    ib.staff("admin@clinic.test", "admin")
+    ib.staff("nurse@clinic.test", "clinician")
+    seeded = ib.seed()
+    ib.login("admin@clinic.test")
+    assert ib.client.get("/inbox/canned").status_code == 200
+    r = ib.post("/inbox/canned", {"title": "Photo", "language": "en", "body": "Hi {first_name}, {unknown}"})
+    assert r.status_code == 422 and "placeholders" in r.text
+    r = ib.post("/inbox/canned", {"title": "Photo", "language": "fr", "body": "Bonjour"})
+    assert r.status_code == 422 and "English or Spanish" in r.text
+    r = ib.post("/inbox/canned", {"title": "", "language": "en", "body": "x"})
+    assert r.status_code == 422
+    r = ib.post(
+        "/inbox/canned",
+        {
+            "title": "Ask for a photo",
+            "language": "en",
+            "body": "Hi {first_name}, could you send a photo? {clinic} {clinic_phone}",
+        },
+    )
+    assert r.headers["location"] == "/inbox/canned?done=canned_added"
+    r = ib.post(
+        "/inbox/canned", {"title": "Pedir una foto", "language": "es", "body": "Hola {first_name}, ¿puede enviar una foto?"}
+    )
+    assert r.status_code == 303
+    ib.post("/inbox/settings", {"name": "Glow Clinic", "phone": "+12015550100", "timezone": "America/New_York"})
+
+    # a clinician sees them, filled in for this patient, grouped by language
+    nurse = ib.new_client()
+    ib.login("nurse@clinic.test", client=nurse)
+    page = html.unescape(nurse.get(f"/inbox/escalations/{seeded['esc']}").text)
+    assert 'id="canned-pick"' in page
+    assert "Hi Ana, could you send a photo? Glow Clinic (201) 555-0100" in page
+    assert "Hola Ana, ¿puede enviar una foto?" in page
+    assert '<optgroup label="English">' in page and '<optgroup label="Español">' in page
+    # but cannot change them
+    assert nurse.get("/inbox/canned", follow_redirects=False).status_code in (303, 403)
+    with session_scope(ib.sf) as s:
+        from core.models import CannedReply
+
+        photo = s.execute(select(CannedReply).where(CannedReply.title == "Ask for a photo")).scalar_one().id
+    assert ib.post(f"/inbox/canned/{photo}", {"title": "x", "language": "en", "body": "y"}, client=nurse).status_code in (
+        303,
+        403,
+    )
+
+    # the admin edits and deletes
+    r = ib.post(f"/inbox/canned/{photo}", {"title": "Ask for a photo", "language": "en", "body": "Please send a photo."})
+    assert r.headers["location"] == "/inbox/canned?done=canned_saved"
+    assert "Please send a photo." in html.unescape(nurse.get(f"/inbox/escalations/{seeded['esc']}").text)
+    assert ib.post(f"/inbox/canned/{photo}/delete").headers["location"] == "/inbox/canned?done=canned_deleted"
+    assert ib.post(f"/inbox/canned/{photo}/delete").status_code == 404
+    actions = ib.audit_actions()
+    assert actions.count("canned.create") == 2 and "canned.update" in actions and "canned.delete" in actions

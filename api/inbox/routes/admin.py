@@ -1,4 +1,4 @@
-"""Admin pages: the outbox, the clinic settings, the audit log."""
+"""Admin pages: the outbox, the clinic settings, canned replies, the audit log."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from api.inbox.auth import CurrentStaff
 from api.inbox.routes.common import CSRF, Admin, audit_action, go
 from api.inbox.templating import render
 from core import audit
+from core import canned as canned_service
 from core import inbox as inbox_service
 from core import patients as patient_service
 from core import staff as staff_service
@@ -128,6 +129,74 @@ def save_settings(
         setattr(clinic, f, form[f])
     audit_action(session, staff, "clinic.update", "clinic", "1", detail="fields=" + ",".join(changed))
     return go("/inbox/settings", done="settings_saved")
+
+
+# ------------------------------------------------------------------ canned replies
+def _canned_page(request: Request, session, *, form: dict | None = None, error: str = "", status_code: int = 200) -> Response:
+    return render(
+        request,
+        "canned.html",
+        {
+            "replies": canned_service.list_replies(session),
+            "languages": canned_service.LANGUAGES,
+            "placeholders": canned_service.PLACEHOLDERS,
+            "max_body": canned_service.MAX_BODY,
+            "form": form or {"title": "", "language": "en", "body": ""},
+            "form_error": error,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/inbox/canned", dependencies=[Admin])
+def canned_page(request: Request, staff: CurrentStaff, session: SessionDep) -> Response:
+    return _canned_page(request, session)
+
+
+@router.post("/inbox/canned", dependencies=[CSRF, Admin])
+def add_canned(
+    request: Request,
+    staff: CurrentStaff,
+    session: SessionDep,
+    title: str = Form(""),
+    language: str = Form("en"),
+    body: str = Form(""),
+) -> Response:
+    try:
+        row = canned_service.add_reply(session, title=title, language=language, body=body)
+    except canned_service.CannedError as exc:
+        form = {"title": title[:200], "language": language[:8], "body": body[:4000]}
+        return _canned_page(request, session, form=form, error=f"Not added: {exc}.", status_code=422)
+    audit_action(session, staff, "canned.create", "canned_reply", row.id, detail=f"language={row.language}")
+    return go("/inbox/canned", done="canned_added")
+
+
+@router.post("/inbox/canned/{reply_id}", dependencies=[CSRF, Admin])
+def save_canned(
+    request: Request,
+    reply_id: str,
+    staff: CurrentStaff,
+    session: SessionDep,
+    title: str = Form(""),
+    language: str = Form("en"),
+    body: str = Form(""),
+) -> Response:
+    try:
+        canned_service.update_reply(session, reply_id[:32], title=title, language=language, body=body)
+    except canned_service.CannedError as exc:
+        return _canned_page(request, session, error=f"Not saved: {exc}.", status_code=422)
+    audit_action(session, staff, "canned.update", "canned_reply", reply_id[:32])
+    return go("/inbox/canned", done="canned_saved")
+
+
+@router.post("/inbox/canned/{reply_id}/delete", dependencies=[CSRF, Admin])
+def delete_canned(request: Request, reply_id: str, staff: CurrentStaff, session: SessionDep) -> Response:
+    try:
+        canned_service.delete_reply(session, reply_id[:32])
+    except canned_service.CannedError as exc:
+        return _canned_page(request, session, error=f"Not deleted: {exc}.", status_code=404)
+    audit_action(session, staff, "canned.delete", "canned_reply", reply_id[:32])
+    return go("/inbox/canned", done="canned_deleted")
 
 
 # ----------------------------------------------------------------------- audit log

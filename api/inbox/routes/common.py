@@ -15,6 +15,7 @@ from api.container import Container
 from api.inbox.auth import require_role, verify_csrf
 from api.inbox.templating import age_text, as_utc, render
 from core import audit
+from core import canned as canned_service
 from core import escalations as esc_service
 from core import inbox as inbox_service
 from core import media as media_service
@@ -22,6 +23,7 @@ from core import staff as staff_service
 from core.clinic import clinic_today, get_clinic
 from core.enums import ACTIVE_ESCALATION_STATUSES, CLINICIAN_LEVELS
 from core.models import Conversation, Escalation, Patient, StaffUser
+from core.phones import display
 from core.recovery import recovery_for_conversation
 
 LEVEL_LABELS = {"emergency": "EMERGENCY", "urgent": "URGENT", "routine": "Routine"}
@@ -128,7 +130,16 @@ def conversation_context(
     if conv is not None and conv.channel == "sms":
         reply_to, not_sendable = inbox_service.reply_target(session, conv)
     photos = media_service.for_messages(session, [m.id for m in messages])
+    clinic = get_clinic(session)
+    canned = canned_service.for_conversation(
+        session,
+        first_name=patient.first_name if patient else None,
+        clinic=clinic.name,
+        clinic_phone=display(clinic.phone),
+    )
     return {
+        "canned": canned,
+        "canned_languages": canned_service.LANGUAGES,
         "photos": photos,
         "conv": conv,
         "patient": patient,

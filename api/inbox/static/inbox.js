@@ -374,6 +374,22 @@
     });
   }
 
+  /* ------------------------------------------------------------ canned replies */
+  function setupCanned(holder) {
+    var pick = document.getElementById("canned-pick");
+    var box = pick && document.querySelector(pick.getAttribute("data-target"));
+    if (!pick || !box) return;
+    holder.hidden = false;
+    pick.addEventListener("change", function () {
+      if (!pick.value) return;
+      // into an empty box as it is; after what is already written, on a new line
+      box.value = box.value.trim() ? box.value.replace(/\s+$/, "") + "\n" + pick.value : pick.value;
+      pick.value = "";
+      box.focus();
+      box.setSelectionRange(box.value.length, box.value.length);
+    });
+  }
+
   /* --------------------------------------------------------------- copy button */
   function setupCopy(button) {
     button.addEventListener("click", function () {
@@ -404,6 +420,8 @@
     var holder = document.querySelector("[data-transcript-url]");
     if (holder) startTranscriptPolling(holder);
     document.querySelectorAll("[data-copy]").forEach(setupCopy);
+    var cannedHolder = document.getElementById("canned-holder");
+    if (cannedHolder) setupCanned(cannedHolder);
     var filters = document.getElementById("filters");
     if (filters) {
       filters.querySelectorAll("select").forEach(function (s) {
