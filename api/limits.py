@@ -1,7 +1,7 @@
 """Limits at the edge: request body size (413) and the web chat's message rate (429).
 
 - Every request body is capped before any route reads it: ``DEFAULT_MAX_BODY`` bytes, more only
-  for the CSV patient import. A declared ``Content-Length`` over the cap is refused at once; a
+  for the CSV patient import and a web chat photo. A declared ``Content-Length`` over the cap is refused at once; a
   chunked body is counted as it arrives and refused when it passes the cap.
 - A web chat session may send ``CHAT_MESSAGES_PER_MINUTE`` messages a minute (counted in the
   database, so every replica sees the same count). A message over the limit is still screened:
@@ -18,10 +18,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.inbox import MAX_IMPORT_BYTES
+from core.media import MAX_BYTES as MEDIA_MAX_BYTES
 from core.settings import DEFAULT_CHAT_CLIENT_MESSAGES_PER_MINUTE, DEFAULT_CHAT_SESSIONS_PER_HOUR
 
 DEFAULT_MAX_BODY = 64 * 1024
@@ -39,7 +41,14 @@ def client_key(secret: str, address: str | None) -> str:
     return hmac.new(secret.encode(), (address or "unknown").encode(), hashlib.sha256).hexdigest()[:32]
 
 
+# a photo from the web chat: the image (core.media.MAX_BYTES) plus its caption and the multipart framing
+PHOTO_PATH = re.compile(r"^/api/v1/chat/sessions/[^/]{1,128}/photos$")
+PHOTO_BODY = MEDIA_MAX_BYTES + 64 * 1024
+
+
 def body_limit(path: str) -> int:
+    if PHOTO_PATH.match(path):
+        return PHOTO_BODY
     return LARGE_BODY_PATHS.get(path, DEFAULT_MAX_BODY)
 
 

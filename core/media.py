@@ -1,6 +1,7 @@
-"""Photos patients send (MMS): registered when the SMS is stored, fetched in the background through
+"""Photos patients send. By MMS: registered when the SMS is stored, fetched in the background through
 the MediaFetcher port (the Twilio adapter, with the account's credentials), kept in the database
-(so every replica can show them), and shown only to signed-in staff.
+(so every replica can show them), and shown only to signed-in staff. From the web chat: uploaded
+with the message and stored at once (:func:`store_upload`).
 
 Only images are kept, checked by their first bytes as well as their declared type, and at most
 ``MAX_BYTES`` each; anything else is recorded as failed with a reason staff can read.
@@ -12,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.db import now_of
@@ -65,6 +66,22 @@ def register(session: Session, message: Message) -> list[MessageMedia]:
     return rows
 
 
+def store_upload(session: Session, message: Message, *, data: bytes, content_type: str) -> MessageMedia:
+    """A photo the patient uploaded in the web chat (already checked: an image, at most MAX_BYTES)."""
+    row = MessageMedia(
+        message_id=message.id,
+        source_url="upload:web",
+        status="stored",
+        content_type=content_type,
+        size=len(data),
+        data=data,
+        attempts=0,
+        fetched_at=now_of(session),
+    )
+    session.add(row)
+    return row
+
+
 def pending(session: Session, *, limit: int = 10) -> list[tuple[str, str]]:
     """(id, url) of photos still to fetch. The fetch itself runs outside any transaction (no lock is
     held while the provider answers); two replicas fetching the same photo store it once."""
@@ -104,6 +121,18 @@ def record(session: Session, media_id: str, result: Fetched | MediaError) -> str
             row.status = "failed"
         log.warning("photo %s not fetched (attempt %d)", row.id, row.attempts)
     return row.status
+
+
+def counts(session: Session, message_ids: list[str]) -> dict[str, int]:
+    """How many photos each of these messages carries (without loading any image)."""
+    if not message_ids:
+        return {}
+    rows = session.execute(
+        select(MessageMedia.message_id, func.count(MessageMedia.id))
+        .where(MessageMedia.message_id.in_(message_ids))
+        .group_by(MessageMedia.message_id)
+    ).all()
+    return {r[0]: int(r[1]) for r in rows}
 
 
 def for_messages(session: Session, message_ids: list[str]) -> dict[str, list[MessageMedia]]:

@@ -90,6 +90,31 @@ def escalate(
     return change
 
 
+def hand_photos_to_staff(
+    s: Session,
+    *,
+    conversation_id: str,
+    message_id: str,
+    count: int,
+    via: str,
+    caption_escalates: bool,
+    day: int | None,
+) -> Any:
+    """Photos go to staff (the assistant cannot look at them): a routine escalation, unless the
+    caption's own red flag escalates, which the turn on the caption does (:func:`apply_screen`).
+    Returns the escalation recorded, or None."""
+    if caption_escalates:
+        return None
+    return esc_service.record(
+        s,
+        conversation_id=conversation_id,
+        level="routine",
+        reason=f"patient sent {count} photo{'s' if count != 1 else ''} {via}; a person needs to look",
+        recovery_day=day,
+        message_id=message_id,
+    ).escalation
+
+
 def outage_page_text(clinic_name: str, level: str) -> str:
     """The on-call SMS sent while the database is down (no link: the escalation is not stored yet)."""
     return (

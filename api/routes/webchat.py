@@ -8,7 +8,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
 from pydantic import Field, StrictStr
 from sqlalchemy import func, select
 
@@ -16,6 +16,7 @@ from api.deps import ContainerDep
 from api.limits import RETRY_AFTER_S, client_key
 from api.schemas import JSON_BODY_ERRORS, NOT_BLANK_PATTERN, ApiModel, link, responses
 from core import content
+from core import media as media_service
 from core import patients as patient_service
 from core.clinic import get_clinic
 from core.conversations import MAX_TEXT, WEB_CHANNEL
@@ -68,6 +69,7 @@ class TranscriptMessage(ApiModel):
     text: str
     buttons: list[Button]
     created_at: str
+    photos: int = Field(0, description="photos the patient sent with this message (staff see them in the inbox)")
 
 
 class Transcript(ApiModel):
@@ -190,6 +192,77 @@ async def post_message(session_id: str, body: MessageIn, container: ContainerDep
     }
 
 
+@router.post(
+    "/sessions/{session_id}/photos",
+    response_model=TurnOut,
+    operation_id="post_chat_photo",
+    responses=responses(
+        400,
+        404,
+        413,
+        415,
+        422,
+        429,
+        503,
+        d400="The body is not valid multipart/form-data",
+        d404="unknown or expired chat session",
+        d413="photo over 5 MB",
+        d415="not a photo (JPEG, PNG, GIF, WebP or HEIC)",
+    ),
+)
+async def post_photo(
+    session_id: str,
+    container: ContainerDep,
+    photo: UploadFile = File(..., description="JPEG, PNG, GIF, WebP or HEIC, at most 5 MB"),
+    caption: str = Form("", max_length=MAX_TEXT),
+) -> dict:
+    """A photo from the patient (e.g. when the nurse asks for one). The assistant cannot look at it:
+    it goes to staff (shown in the inbox) with a routine hand-off, and the caption is screened and
+    answered like any message, so a red flag in it escalates as it would in text."""
+    data = await photo.read(media_service.MAX_BYTES + 1)
+    if len(data) > media_service.MAX_BYTES:
+        raise HTTPException(status_code=413, detail=f"photo too large (at most {media_service.MAX_BYTES // (1024 * 1024)} MB)")
+    kind = media_service.looks_like_an_image(data)
+    if kind is None:
+        raise HTTPException(status_code=415, detail="not a photo: send a JPEG, PNG, GIF, WebP or HEIC image")
+    caption = clean_text(caption).strip()
+    service = container.conversations
+
+    def store():
+        with session_scope(container.session_factory) as s:
+            conv = _conversation(s, session_id, container.clock.now())
+            now = container.clock.now()
+            if (
+                _recent_messages(s, conv.id, now) >= container.chat_messages_per_minute
+                or _recent_client_messages(s, conv.client_key, now) >= container.chat_client_messages_per_minute
+            ):
+                if not (caption and service.screener.screen(caption, None).escalates):
+                    raise _too_many("too many messages; please wait a moment and send it again")
+                log.warning("chat session over its message rate sent a red flag with a photo: processed anyway")
+            return service.receive_photo(s, conversation=conv, caption=caption, data=data, content_type=kind)
+
+    try:
+        receipt = await asyncio.to_thread(store)
+    except Exception as exc:  # the database is down: the photo cannot be kept, but its caption is never lost
+        if isinstance(exc, HTTPException) or not caption:
+            raise
+        log.error("storing a web chat photo failed (%s); screening its caption without the database", type(exc).__name__)
+        result = service.screen_without_database(
+            channel=WEB_CHANNEL, conversation_id=None, text=caption, extra={"session_key": session_id}
+        )
+        replies = [r.as_dict() for r in result.replies] + [{"text": service.photo_not_saved(caption), "buttons": []}]
+        return {"replies": replies, "topic": result.topic, "escalation": result.escalation}
+    replies = [{"text": receipt.note, "buttons": []}]
+    escalation = receipt.escalation
+    topic = None
+    if receipt.needs_turn:
+        result = await service.process(receipt.message_id)
+        replies += [r.as_dict() for r in result.replies]
+        escalation = result.escalation or escalation
+        topic = result.topic
+    return {"replies": replies, "topic": topic, "escalation": escalation}
+
+
 def _recent_messages(s, conversation_id: str, now: datetime) -> int:
     return s.execute(
         select(func.count(Message.id)).where(
@@ -239,6 +312,7 @@ def list_messages(session_id: str, container: ContainerDep, after: str | None = 
             ids = [m.id for m in rows]
             if after in ids:
                 rows = rows[ids.index(after) + 1 :]
+        photos = media_service.counts(s, [m.id for m in rows if m.direction == "in"])
         return {
             "messages": [
                 {
@@ -247,6 +321,7 @@ def list_messages(session_id: str, container: ContainerDep, after: str | None = 
                     "text": m.text,
                     "buttons": m.buttons or [],
                     "created_at": m.created_at.isoformat(),
+                    "photos": photos.get(m.id, 0),
                 }
                 for m in rows
             ],

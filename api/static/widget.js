@@ -13,6 +13,7 @@
   var token = ds.chatToken || "";
   var KEY = "aftercare-chat:" + base + (token ? ":t:" + token : "");
   var FAST = 4000, SLOW = 30000, MAX_BACKOFF = 60000, MAX_TEXT = 2000;
+  var MAX_PHOTO = 5 * 1024 * 1024; // the server's limit (core/media.py MAX_BYTES)
   var SR_AUTHOR = { patient: "You", bot: "Assistant", staff: "Clinic team", system: "Notice" };
 
   // ------------------------------------------------------------ storage
@@ -83,6 +84,7 @@
   var I_CLOSE = "M6.4 5 12 10.6 17.6 5 19 6.4 13.4 12l5.6 5.6-1.4 1.4-5.6-5.6L6.4 19 5 17.6l5.6-5.6L5 6.4z";
   var I_SEND = "M3 20.5 21 12 3 3.5V10l12 2-12 2z";
   var I_ALERT = "M12 2 1 21h22L12 2zm1 15h-2v2h2v-2zm0-7h-2v5h2v-5z";
+  var I_CAMERA = "M9 3 7.2 5H4a2 2 0 0 0-2 2v11a2 2 0 0 0 2 2h16a2 2 0 0 0 2-2V7a2 2 0 0 0-2-2h-3.2L15 3H9zm3 5a4.5 4.5 0 1 1 0 9 4.5 4.5 0 0 1 0-9zm0 2a2.5 2.5 0 1 0 0 5 2.5 2.5 0 0 0 0-5z";
 
   // Text with http(s) links, built from text nodes only (no HTML parsing).
   var URL_RE = /\bhttps?:\/\/[^\s<>"']+/gi;
@@ -185,6 +187,11 @@
 .ac-input:focus-visible{outline-offset:0;border-color:var(--ac-ink)}
 .ac-send{flex:none;width:44px;height:44px;display:grid;place-items:center;border:0;border-radius:50%;background:var(--ac-brand);color:var(--ac-on-brand)}
 .ac-send svg{width:22px;height:22px;fill:currentColor}
+.ac-attach{flex:none;width:44px;height:44px;display:grid;place-items:center;border:1.5px solid #8a949e;border-radius:50%;background:#fff;color:var(--ac-ink)}
+.ac-attach svg{width:22px;height:22px;fill:currentColor}
+.ac-file{position:absolute;width:1px;height:1px;opacity:0;pointer-events:none}
+.ac-photo{display:block;max-width:180px;max-height:180px;border-radius:10px;margin-bottom:4px}
+.ac-photo-label{font-style:italic}
 @media (max-width:520px){.ac-panel{inset:0;width:100%;height:100%;max-height:none;border-radius:0}.ac-open .ac-launcher{display:none}}
 .ac-page{height:100%}
 .ac-page .ac-panel{position:static;width:100%;height:100%;border-radius:0;box-shadow:none}
@@ -269,11 +276,24 @@
   input.maxLength = MAX_TEXT;
   input.placeholder = "Type your question…";
   input.setAttribute("autocomplete", "off");
+  // a photo (when the clinic team asks for one): the camera or a file; what is typed goes with it as a caption
+  var attachBtn = el("button", "ac-attach");
+  attachBtn.type = "button";
+  attachBtn.setAttribute("aria-label", "Send a photo");
+  attachBtn.title = "Send a photo";
+  attachBtn.appendChild(icon(I_CAMERA));
+  var fileInput = el("input", "ac-file");
+  fileInput.type = "file";
+  fileInput.accept = "image/*";
+  fileInput.tabIndex = -1;
+  fileInput.setAttribute("aria-hidden", "true");
   var sendBtn = el("button", "ac-send");
   sendBtn.type = "submit";
   sendBtn.setAttribute("aria-label", "Send");
   sendBtn.appendChild(icon(I_SEND));
   form.appendChild(label);
+  form.appendChild(attachBtn);
+  form.appendChild(fileInput);
   form.appendChild(input);
   form.appendChild(sendBtn);
 
@@ -355,9 +375,17 @@
     } else if (item.level === "urgent") {
       node.classList.add("ac-urgent");
     }
+    if (item.photoUrl) {
+      var img = el("img", "ac-photo");
+      img.src = item.photoUrl;
+      img.alt = "Your photo";
+      bubble.appendChild(img);
+    } else if (item.photo) {
+      bubble.appendChild(el("div", "ac-photo-label", "Photo sent"));
+    }
     var body = el("div", "ac-text");
     richText(body, item.text);
-    bubble.appendChild(body);
+    if (item.text || !item.photo) bubble.appendChild(body);
     if (item.level === "emergency") {
       var call = el("a", "ac-call", "Call 911");
       call.href = "tel:911";
@@ -428,7 +456,7 @@
     var text = m.text || "";
     if (m.author === "patient" && st.titles[text]) text = st.titles[text];  // a quick reply: show its title
     var level = st.flags[m.id] || (m.author !== "patient" && isEmergencyText(text) ? "emergency" : null);
-    return { id: m.id, author: m.author, text: text, payload: m.text, buttons: m.buttons, level: level, at: parseTime(m.created_at) };
+    return { id: m.id, author: m.author, text: text, payload: m.text, buttons: m.buttons, level: level, at: parseTime(m.created_at), photo: (m.photos || 0) > 0 };
   }
 
   // Reconcile the server transcript with what this page already shows.
@@ -441,7 +469,7 @@
       var local = null;
       for (var i = 0; i < st.items.length; i++) {
         var it = st.items[i];
-        if (!it.id && it.author === m.author && (it.payload || it.text) === m.text) { local = it; break; }
+        if (!it.id && it.author === m.author && (it.payload || it.text || "") === (m.text || "") && !!it.photo === (m.photos || 0) > 0) { local = it; break; }
       }
       if (local) {
         local.id = m.id;
@@ -542,6 +570,89 @@
       schedule(FAST);
     });
   }
+  function photoReplies(res) {
+    // the first reply is the "thanks for the photo" note; a red flag in the caption is answered after it
+    var level = res.escalation && res.escalation.level;
+    (res.replies || []).forEach(function (r, n) {
+      add({ author: "bot", text: r.text || "", buttons: r.buttons, level: level === "emergency" && isEmergencyText(r.text) ? "emergency" : level === "urgent" && n === 1 ? "urgent" : null });
+    });
+  }
+  function sendPhoto(file) {
+    if (!file) return;
+    if (!/^image\//.test(file.type || "") && !/\.(jpe?g|png|gif|webp|heic|heif)$/i.test(file.name || "")) {
+      showBanner("That file is not a photo. Please choose a photo (JPEG, PNG or HEIC).");
+      return;
+    }
+    if (file.size > MAX_PHOTO) {
+      showBanner("That photo is too large (over 5 MB). Please choose a smaller one or take a new photo.");
+      return;
+    }
+    if (st.sending) {
+      showBanner("Please wait until your last message is sent, then send the photo.");
+      return;
+    }
+    var caption = String(input.value || "").trim().slice(0, MAX_TEXT);
+    input.value = "";
+    autosize();
+    var item = add({ author: "patient", text: caption, payload: caption, photo: true });
+    item.retryable = false;
+    var reader = new FileReader();  // a preview from the file itself (a data: URL: allowed by the page's CSP)
+    reader.onload = function () {
+      var img = el("img", "ac-photo");
+      img.src = reader.result;
+      img.alt = "Your photo";
+      var bubble = item.node.querySelector(".ac-bubble");
+      var label = bubble.querySelector(".ac-photo-label");
+      if (label) label.remove();
+      bubble.insertBefore(img, bubble.firstChild);
+    };
+    reader.readAsDataURL(file);
+    st.sending = true;
+    setState(item, "sending");
+    showBanner(null);
+    typing.hidden = false;
+    ensureSession().then(function (sid) {
+      return new Promise(function (resolve, reject) {
+        var xhr = new XMLHttpRequest();
+        xhr.open("POST", base + "/api/v1/chat/sessions/" + encodeURIComponent(sid) + "/photos");
+        xhr.timeout = 120000;
+        xhr.upload.onprogress = function (e) {
+          if (e.lengthComputable) item.stateEl.textContent = "Sending photo… " + Math.round((100 * e.loaded) / e.total) + "%";
+        };
+        xhr.onload = function () {
+          var data = {};
+          try { data = JSON.parse(xhr.responseText || "{}"); } catch (err) { data = {}; }
+          if (xhr.status >= 200 && xhr.status < 300) return resolve(data);
+          var e = new Error(typeof data.detail === "string" ? data.detail : "HTTP " + xhr.status);
+          e.status = xhr.status;
+          reject(e);
+        };
+        xhr.onerror = xhr.ontimeout = function () { var e = new Error("network"); e.status = 0; reject(e); };
+        var fd = new FormData();
+        fd.append("photo", file, file.name || "photo.jpg");
+        if (caption) fd.append("caption", caption);
+        xhr.send(fd);
+      });
+    }).then(function (res) {
+      setState(item, null);
+      photoReplies(res);
+    }, function (e) {
+      setState(item, "failed");
+      item.stateEl.textContent = e.status ? "Photo not sent: " + e.message : "Photo not sent";
+      if (caption && !input.value) input.value = caption;  // the words are given back to send again
+      showBanner(e.status === 429 ? "Too many messages at once. Please send the photo again in a minute. In an emergency, call 911."
+        : e.status === 0 || e.status >= 500 ? "We can't reach the clinic right now. Please send the photo again in a moment. In an emergency, call 911."
+        : "The photo was not sent: " + e.message + ".");
+    }).then(function () {
+      st.sending = false;
+      typing.hidden = true;
+      save();
+      scrollDown();
+      if (st.queue.length) return deliver(st.queue.shift());
+      if (!item.failed) sync();
+      schedule(FAST);
+    });
+  }
   function retryAll() {
     showBanner(null);
     var failed = st.items.filter(function (i) { return i.failed && i.retryable; });
@@ -610,6 +721,12 @@
     input.style.height = Math.min(input.scrollHeight, 120) + "px";
   }
   input.addEventListener("input", autosize);
+  attachBtn.addEventListener("click", function () { fileInput.click(); });
+  fileInput.addEventListener("change", function () {
+    var file = fileInput.files && fileInput.files[0];
+    fileInput.value = "";  // the same photo can be chosen again
+    sendPhoto(file);
+  });
   document.addEventListener("visibilitychange", function () { if (!document.hidden) { st.failures = 0; schedule(200); } });
   window.addEventListener("online", function () { st.failures = 0; showBanner(null); tick(); });
   window.addEventListener("offline", function () { if (st.open) showBanner("You're offline. Messages will be kept until you're back."); });

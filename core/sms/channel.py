@@ -25,7 +25,7 @@ from core.conversations import ConversationService
 from core.db import now_of, session_scope
 from core.enums import Channel
 from core.models import Conversation, Message
-from core.outcomes import apply_screen
+from core.outcomes import apply_screen, hand_photos_to_staff
 from core.patients import E164, by_phone
 from core.recovery import recovery_for_conversation
 from core.screening import Screener
@@ -272,19 +272,16 @@ class SmsChannel:
 
     def _photos(self, s: Session, conv: Conversation, msg: Message, text: str, opted_out: bool) -> int:
         """Photos go to staff: a routine escalation unless the text's own red flag already escalates."""
-        covered = False
-        if text:  # the turn will escalate the text's own red flag (core.outcomes.apply_screen)
-            day = recovery_for_conversation(s, conv.id, clinic_today(s, self.clock)).day
-            covered = self.screener.screen(text, day).escalates
-        if not covered:
-            n = len(msg.media_urls or [])
-            esc_service.record(
-                s,
-                conversation_id=conv.id,
-                level="routine",
-                reason=f"patient sent {n} photo{'s' if n != 1 else ''} by SMS; a person needs to look",
-                message_id=msg.id,
-            )
+        day = recovery_for_conversation(s, conv.id, clinic_today(s, self.clock)).day
+        hand_photos_to_staff(
+            s,
+            conversation_id=conv.id,
+            message_id=msg.id,
+            count=len(msg.media_urls or []),
+            via="by SMS",
+            caption_escalates=bool(text) and self.screener.screen(text, day).escalates,
+            day=day,
+        )
         return self._reply(s, conv, msg, [PHOTO_NOTE], opted_out=opted_out)
 
     def _reply(
