@@ -177,7 +177,23 @@ def finish_openapi(schema: dict[str, Any]) -> dict[str, Any]:
             media = body.get("content", {}).get("application/json")
             if media and "schema" in media and "anyOf" not in media["schema"]:
                 media["schema"] = {"anyOf": [media["schema"], {"type": "null"}]}
+    _untyped_form_text(schema)
     return schema
+
+
+def _untyped_form_text(schema: dict[str, Any]) -> None:
+    """A multipart form has no JSON types: every text field arrives as text ("5", "null" and "{}" are
+    valid captions). Say so, instead of a ``"type": "string"`` a client could "violate" with a number."""
+    components = schema.get("components", {}).get("schemas", {})
+    for ops in schema.get("paths", {}).values():
+        for op in ops.values():
+            media = (op.get("requestBody") or {}).get("content", {}).get("multipart/form-data") if isinstance(op, dict) else None
+            ref = (media or {}).get("schema", {}).get("$ref", "")
+            form = components.get(ref.rsplit("/", 1)[-1]) if ref else None
+            for field in (form or {}).get("properties", {}).values():
+                if field.get("type") == "string" and "format" not in field:
+                    del field["type"]
+                    field.setdefault("description", "text (a form field: any value is read as text)")
 
 
 def link(operation_id: str, **parameters: str) -> dict[str, Any]:
