@@ -41,6 +41,13 @@ class Clinic(Base):
     # paging that does not give up (core/paging.py): repeat until acknowledged, then the backup too
     oncall_backup_name = Column(String(200), nullable=False, default="")
     oncall_backup_phone = Column(String(32), nullable=False, default="")
+    # during business hours (days 0=Monday..6, hours [start, end) on the clinic's calendar) a
+    # business-hours contact, when set, is paged instead of the on-call phone (core/paging.py)
+    day_oncall_name = Column(String(200), nullable=False, default="")
+    day_oncall_phone = Column(String(32), nullable=False, default="")
+    business_days = Column(String(20), nullable=False, default="0,1,2,3,4")
+    business_start_hour = Column(Integer, nullable=False, default=9)
+    business_end_hour = Column(Integer, nullable=False, default=18)
     page_repeat_minutes = Column(Integer, nullable=False, default=5)
     page_backup_after = Column(Integer, nullable=False, default=2)  # unanswered pages before the backup is paged
     widget_color = Column(String(16), nullable=False, default="#0f5f73")

@@ -7,6 +7,9 @@ PagerDuty-style, for a clinic:
 - while it stays unacknowledged, the page repeats every ``Clinic.page_repeat_minutes``
   (:func:`run_repeats`, a background worker on every API replica: rows are claimed with
   ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so no page goes out twice);
+- during the clinic's business hours (days and hours on its own calendar) a business-hours contact,
+  when one is set, is paged instead of the on-call phone (:func:`contacts`); a repeat that crosses
+  the boundary goes to whoever is on duty then;
 - after ``Clinic.page_backup_after`` unanswered pages, the backup contact is paged as well;
 - the on-call person acknowledges from the inbox, or by replying "1" to the alert SMS
   (:func:`handle_oncall_sms`); an on-call number is never answered by the patient assistant;
@@ -22,6 +25,7 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -48,18 +52,58 @@ class Contact:
     backup: bool = False
 
 
-def contacts(clinic: Clinic) -> list[Contact]:
-    """The clinic's on-call numbers: the primary, then the backup (each only if set)."""
+def business_days(clinic: Clinic) -> set[int]:
+    """The clinic's business days, 0 = Monday .. 6 = Sunday."""
+    return {int(d) for d in (clinic.business_days or "").split(",") if d.strip().isdigit() and int(d) < 7}
+
+
+def in_business_hours(clinic: Clinic, now: datetime) -> bool:
+    """Whether ``now`` falls in the clinic's business hours, on the clinic's own calendar."""
+    try:
+        local = now.astimezone(ZoneInfo(clinic.timezone))
+    except (ZoneInfoNotFoundError, ValueError):
+        local = now
+    start, end = clinic.business_start_hour, clinic.business_end_hour
+    return local.weekday() in business_days(clinic) and start is not None and end is not None and start <= local.hour < end
+
+
+def contacts(clinic: Clinic, now: datetime | None = None) -> list[Contact]:
+    """Who is paged at ``now``: the primary, then the backup (each only if set).
+
+    The primary is the business-hours contact during business hours (when one is set), the on-call
+    phone otherwise. A clinic with only a business-hours contact still has it paged at night:
+    better someone than no one."""
     out = []
-    if clinic.oncall_phone:
-        out.append(Contact(clinic.oncall_phone, clinic.oncall_name or "on call"))
-    if clinic.oncall_backup_phone and clinic.oncall_backup_phone != clinic.oncall_phone:
+    day = (
+        Contact(clinic.day_oncall_phone, clinic.day_oncall_name or "on call (business hours)")
+        if clinic.day_oncall_phone
+        else None
+    )
+    night = Contact(clinic.oncall_phone, clinic.oncall_name or "on call") if clinic.oncall_phone else None
+    if day is not None and (night is None or (now is not None and in_business_hours(clinic, now))):
+        out.append(day)
+    elif night is not None:
+        out.append(night)
+    if clinic.oncall_backup_phone and all(c.phone != clinic.oncall_backup_phone for c in out):
         out.append(Contact(clinic.oncall_backup_phone, clinic.oncall_backup_name or "backup", backup=True))
     return out
 
 
+def all_contacts(clinic: Clinic) -> list[Contact]:
+    """Every on-call number at any hour (a reply from any of them is staff, never a patient)."""
+    out = []
+    for phone, name, backup in (
+        (clinic.oncall_phone, clinic.oncall_name or "on call", False),
+        (clinic.day_oncall_phone, clinic.day_oncall_name or "on call (business hours)", False),
+        (clinic.oncall_backup_phone, clinic.oncall_backup_name or "backup", True),
+    ):
+        if phone and all(c.phone != phone for c in out):
+            out.append(Contact(phone, name, backup=backup))
+    return out
+
+
 def is_oncall_number(session: Session, phone: str | None) -> bool:
-    return bool(phone) and any(c.phone == phone for c in contacts(get_clinic(session)))
+    return bool(phone) and any(c.phone == phone for c in all_contacts(get_clinic(session)))
 
 
 def _link(public_url: str, esc: Escalation) -> str:
@@ -82,7 +126,7 @@ def page(session: Session, esc: Escalation, *, public_url: str = "", now: dateti
     Returns how many SMS were queued (0: no on-call number is set; the inbox shows that in red)."""
     clinic = get_clinic(session)
     now = now or now_of(session)
-    people = contacts(clinic)
+    people = contacts(clinic, now)
     # the next try is scheduled either way: an on-call number set later is paged at the next repeat
     schedule_repeat(esc, clinic, now)
     if not people:
@@ -173,7 +217,7 @@ def handle_oncall_sms(session: Session, *, phone: str, body: str, message_sid: s
     """An SMS from an on-call number. "1" (or ok/ack/yes) acknowledges the escalations paged to
     that number that are still open; anything else gets a short how-to. Returns the reply."""
     clinic = get_clinic(session)
-    person = next((c for c in contacts(clinic) if c.phone == phone), None)
+    person = next((c for c in all_contacts(clinic) if c.phone == phone), None)
     label = f"{person.name if person else 'on call'} by SMS ({phone})"
     ack = is_acknowledgement(body)
     audit.record(

@@ -1265,3 +1265,41 @@ def test_admins_manage_canned_replies_and_staff_insert_them_filled_in_for_the_pa
     assert ib.post(f"/inbox/canned/{photo}/delete").status_code == 404
     actions = ib.audit_actions()
     assert actions.count("canned.create") == 2 and "canned.update" in actions and "canned.delete" in actions
+
+
+def test_admin_sets_a_business_hours_contact_beside_the_on_call_phone(ib):
+    """Issue #17: on-call contacts for business hours and after hours."""
+    from core.clinic import get_clinic
+
+    ib.staff("admin@clinic.test", "admin")
+    ib.login("admin@clinic.test")
+    base = {"name": "Glow", "oncall_name": "Night nurse", "oncall_phone": "(201) 555-0111", "timezone": "America/New_York"}
+    r = ib.post(
+        "/inbox/settings",
+        {**base, "day_oncall_phone": "201 555 0112", "business_start_hour": "18", "business_end_hour": "9"},
+    )
+    assert r.status_code == 422 and "end after they start" in r.text and "at least one business day" in r.text
+    r = ib.post(
+        "/inbox/settings",
+        {
+            **base,
+            "day_oncall_name": "Clinic nurse",
+            "day_oncall_phone": "201 555 0112",
+            "business_days": ["0", "1", "2", "3", "5", "9"],  # an unknown day is dropped
+            "business_start_hour": "8",
+            "business_end_hour": "17",
+        },
+    )
+    assert r.headers["location"] == "/inbox/settings?done=settings_saved"
+    with session_scope(ib.sf) as s:
+        c = get_clinic(s)
+        assert (c.day_oncall_phone, c.business_days, c.business_start_hour, c.business_end_hour) == (
+            "+12015550112",
+            "0,1,2,3,5",
+            8,
+            17,
+        )
+        assert c.oncall_phone == "+12015550111"
+    page = ib.client.get("/inbox/settings").text
+    assert re.search(r'value="5" checked', page) and not re.search(r'value="4" checked', page)
+    assert "clinic.update" in ib.audit_actions()

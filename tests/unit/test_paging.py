@@ -178,3 +178,74 @@ def test_an_on_call_number_set_after_the_red_flag_is_paged_at_the_next_repeat(se
     fixed_clock.advance(minutes=5)
     assert repeat(session_factory) == 1
     assert [to for to, _ in pages(session_factory)] == [PRIMARY]
+
+
+# ------------------------------------------------------------ business hours and after hours
+DAY = "+12015550196"
+NY = "America/New_York"
+
+
+@pytest.fixture
+def two_shifts(clinic):
+    """The clinic nurse in business hours (Mon-Fri 9-18, New York), the on-call nurse after hours."""
+    with session_scope(clinic) as s:
+        c = get_clinic(s)
+        c.timezone = NY
+        c.day_oncall_name, c.day_oncall_phone = "Clinic nurse", DAY
+        c.business_days, c.business_start_hour, c.business_end_hour = "0,1,2,3,4", 9, 18
+    return clinic
+
+
+def at_local(clock, weekday_date: str, hour: int, minute: int = 0) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    clock.set(datetime.fromisoformat(f"{weekday_date}T{hour:02d}:{minute:02d}").replace(tzinfo=ZoneInfo(NY)))
+
+
+def test_business_hours_page_the_business_hours_contact_and_after_hours_the_on_call_phone(two_shifts, fixed_clock):
+    at_local(fixed_clock, "2026-11-26", 10)  # a Thursday, 10 am in New York
+    new_escalation(two_shifts)
+    at_local(fixed_clock, "2026-11-26", 18)  # 6 pm: business hours are over
+    new_escalation(two_shifts, level="emergency")
+    at_local(fixed_clock, "2026-11-28", 11)  # a Saturday morning: not a business day
+    new_escalation(two_shifts)
+    assert [to for to, _ in pages(two_shifts)] == [DAY, PRIMARY, PRIMARY]
+
+
+def test_a_repeat_that_crosses_the_end_of_business_hours_goes_to_whoever_is_on_duty(two_shifts, fixed_clock):
+    at_local(fixed_clock, "2026-11-26", 17, 58)
+    new_escalation(two_shifts)
+    fixed_clock.advance(minutes=5)
+    assert repeat(two_shifts) == 1
+    assert [to for to, _ in pages(two_shifts)] == [DAY, PRIMARY]
+
+
+def test_business_hours_are_the_clinics_own_calendar(two_shifts, fixed_clock):
+    with session_scope(two_shifts) as s:
+        get_clinic(s).timezone = "America/Los_Angeles"
+    at_local(fixed_clock, "2026-11-26", 10)  # 10 am in New York is 7 am in Los Angeles: not open yet
+    new_escalation(two_shifts)
+    assert [to for to, _ in pages(two_shifts)] == [PRIMARY]
+
+
+def test_with_only_a_business_hours_contact_it_is_paged_at_night_too(two_shifts, fixed_clock):
+    """Better someone than no one: an alert never goes nowhere because of the hour."""
+    with session_scope(two_shifts) as s:
+        get_clinic(s).oncall_phone = ""
+    at_local(fixed_clock, "2026-11-26", 23)
+    new_escalation(two_shifts)
+    assert [to for to, _ in pages(two_shifts)] == [DAY]
+
+
+def test_every_on_call_number_is_staff_at_any_hour(two_shifts, fixed_clock):
+    """The business-hours contact can acknowledge by replying 1 after hours, and is never answered as a patient."""
+    at_local(fixed_clock, "2026-11-26", 17, 58)
+    esc_id = new_escalation(two_shifts)
+    at_local(fixed_clock, "2026-11-26", 19)
+    stored = channel(two_shifts, fixed_clock).store(InboundSms(message_sid="SMday1", from_phone=DAY, body="1"))
+    assert stored.needs_turn is False
+    with session_scope(two_shifts) as s:
+        assert s.get(Escalation, esc_id).status == "acknowledged"
+        assert s.query(Conversation).filter(Conversation.phone == DAY).count() == 0
+        assert paging.is_oncall_number(s, DAY) and paging.is_oncall_number(s, PRIMARY) and paging.is_oncall_number(s, BACKUP)

@@ -41,6 +41,11 @@ CLINIC_FIELDS = (
     "oncall_phone",
     "oncall_backup_name",
     "oncall_backup_phone",
+    "day_oncall_name",
+    "day_oncall_phone",
+    "business_days",
+    "business_start_hour",
+    "business_end_hour",
     "page_repeat_minutes",
     "page_backup_after",
     "booking_url",
@@ -71,6 +76,11 @@ def save_settings(
     oncall_phone: str = Form(""),
     oncall_backup_name: str = Form(""),
     oncall_backup_phone: str = Form(""),
+    day_oncall_name: str = Form(""),
+    day_oncall_phone: str = Form(""),
+    business_days: list[str] = Form([]),
+    business_start_hour: str = Form("9"),
+    business_end_hour: str = Form("18"),
     page_repeat_minutes: str = Form("5"),
     page_backup_after: str = Form("2"),
     booking_url: str = Form(""),
@@ -87,6 +97,11 @@ def save_settings(
         "oncall_phone": oncall_phone.strip(),
         "oncall_backup_name": oncall_backup_name.strip()[:200],
         "oncall_backup_phone": oncall_backup_phone.strip(),
+        "day_oncall_name": day_oncall_name.strip()[:200],
+        "day_oncall_phone": day_oncall_phone.strip(),
+        "business_days": ",".join(sorted({d for d in business_days if d in {"0", "1", "2", "3", "4", "5", "6"}})),
+        "business_start_hour": business_start_hour.strip(),
+        "business_end_hour": business_end_hour.strip(),
         "page_repeat_minutes": page_repeat_minutes.strip(),
         "page_backup_after": page_backup_after.strip(),
         "booking_url": booking_url.strip()[:500],
@@ -100,6 +115,8 @@ def save_settings(
     for key, label, lo, hi in (
         ("page_repeat_minutes", "repeat interval", 1, 60),
         ("page_backup_after", "pages before the backup", 1, 10),
+        ("business_start_hour", "business hours' start", 0, 23),
+        ("business_end_hour", "business hours' end", 1, 24),
     ):
         try:
             form[key] = int(form[key])
@@ -107,7 +124,17 @@ def save_settings(
                 raise ValueError
         except ValueError:
             problems.append(f"The {label} must be a whole number from {lo} to {hi}.")
-    for key, label in (("phone", "clinic phone"), ("oncall_phone", "on-call phone"), ("oncall_backup_phone", "backup phone")):
+    if isinstance(form["business_start_hour"], int) and isinstance(form["business_end_hour"], int):
+        if form["business_start_hour"] >= form["business_end_hour"]:
+            problems.append("Business hours must end after they start.")
+    if form["day_oncall_phone"] and not form["business_days"]:
+        problems.append("Pick at least one business day for the business-hours contact.")
+    for key, label in (
+        ("phone", "clinic phone"),
+        ("oncall_phone", "on-call phone"),
+        ("oncall_backup_phone", "backup phone"),
+        ("day_oncall_phone", "business-hours phone"),
+    ):
         if form[key]:
             try:
                 form[key] = patient_service.normalize_phone(form[key])
