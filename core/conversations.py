@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import content, media, outage, outbox
+from core import content, outage, outbox
 from core import escalations as esc_service
 from core.assistant_contract import AWAIT_DATE, apply_requests, turn_context
 from core.clinic import clinic_today, get_clinic
@@ -31,7 +31,7 @@ from core.db import now_of, session_scope
 from core.enums import Channel
 from core.inbound import clean_text
 from core.models import Conversation, Message, Patient
-from core.outcomes import apply_screen, hand_photos_to_staff, screen_reply
+from core.outcomes import apply_screen, screen_reply
 from core.phones import display, find_in_text
 from core.ports import Assistant, AssistantReply, AssistantUnavailable, Clock
 from core.recovery import recovery_for_conversation
@@ -39,7 +39,6 @@ from core.screening import Screener
 from core.spool import Spool
 from core.topics import TOPIC_IDS
 from core.triage import Level, TriageResult, reply_language
-from core.triage.language import looks_spanish
 from core.turn import TurnContext, embedding_key
 
 log = logging.getLogger("aftercare.conversations")
@@ -90,14 +89,6 @@ class _Plan:
     extra_replies: list[str] = field(default_factory=list)  # after the escalation reply (the callback number)
     skip_assistant: bool = False  # the message answered our own question (a callback number)
     takeover_note: str | None = None  # staff took over: tell the patient once that a person will reply here
-
-
-@dataclass(frozen=True)
-class PhotoReceipt:
-    message_id: str
-    needs_turn: bool  # a caption: screen and answer it like any message
-    note: str  # "thanks for the photo, the team will reply here" (already in the transcript)
-    escalation: dict[str, str] | None  # the routine hand-off, when the caption did not escalate itself
 
 
 # The words are in content/en/conversation.yml.
@@ -193,53 +184,6 @@ class ConversationService:
             ).scalar_one()
             return existing, False
         return msg, True
-
-    def receive_photo(
-        self, session: Session, *, conversation: Conversation, caption: str, data: bytes, content_type: str
-    ) -> PhotoReceipt:
-        """A photo from the web chat, with an optional caption: stored with its message, handed to staff
-        (a routine escalation unless the caption's own red flag escalates), and acknowledged at once.
-        A caption still needs its turn (``process``): it is screened and answered like any message."""
-        caption = clean_text(caption).strip()
-        msg, _ = self.receive(session, conversation=conversation, text=caption)
-        media.store_upload(session, msg, data=data, content_type=content_type)
-        day = recovery_for_conversation(session, conversation.id, clinic_today(session, self.clock)).day
-        screened = self.screener.screen(caption, day) if caption else None
-        escalation = hand_photos_to_staff(
-            session,
-            conversation_id=conversation.id,
-            message_id=msg.id,
-            count=1,
-            via="in the web chat",
-            caption_escalates=bool(screened and screened.escalates),
-            day=day,
-        )
-        note = say("photo_received", language=reply_language(screened, caption) if screened else "en")
-        session.add(
-            Message(
-                conversation_id=conversation.id,
-                direction="out",
-                author="bot",
-                channel=conversation.channel,
-                text=note,
-                status="sent",
-            )
-        )
-        if not caption:
-            msg.status = "answered"
-            msg.processed_at = now_of(session)
-        session.flush()
-        return PhotoReceipt(
-            message_id=msg.id,
-            needs_turn=bool(caption),
-            note=note,
-            escalation={"id": escalation.id, "level": escalation.level} if escalation is not None else None,
-        )
-
-    @staticmethod
-    def photo_not_saved(caption: str) -> str:
-        """The database was down: the caption was screened and kept, the photo was not."""
-        return say("photo_not_saved", language="es" if caption and looks_spanish(caption) else "en")
 
     # ------------------------------------------------------------------ process
     async def process(self, message_id: str) -> TurnResult:

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from api.deps import ContainerDep
 from api.limits import RETRY_AFTER_S, client_key
 from api.schemas import JSON_BODY_ERRORS, NOT_BLANK_PATTERN, ApiModel, link, responses
-from core import content
+from core import content, photos
 from core import media as media_service
 from core import patients as patient_service
 from core.clinic import get_clinic
@@ -239,7 +239,7 @@ async def post_photo(
                 if not (caption and service.screener.screen(caption, None).escalates):
                     raise _too_many("too many messages; please wait a moment and send it again")
                 log.warning("chat session over its message rate sent a red flag with a photo: processed anyway")
-            return service.receive_photo(s, conversation=conv, caption=caption, data=data, content_type=kind)
+            return photos.receive_photo(service, s, conversation=conv, caption=caption, data=data, content_type=kind)
 
     try:
         receipt = await asyncio.to_thread(store)
@@ -250,7 +250,7 @@ async def post_photo(
         result = service.screen_without_database(
             channel=WEB_CHANNEL, conversation_id=None, text=caption, extra={"session_key": session_id}
         )
-        replies = [r.as_dict() for r in result.replies] + [{"text": service.photo_not_saved(caption), "buttons": []}]
+        replies = [r.as_dict() for r in result.replies] + [{"text": photos.photo_not_saved(caption), "buttons": []}]
         return {"replies": replies, "topic": result.topic, "escalation": result.escalation}
     replies = [{"text": receipt.note, "buttons": []}]
     escalation = receipt.escalation
