@@ -12,6 +12,7 @@ from fastapi import APIRouter, File, Form, HTTPException, Query, Request, Upload
 from pydantic import Field, StrictStr
 from sqlalchemy import func, select
 
+from api.container import Container
 from api.deps import ContainerDep
 from api.limits import RETRY_AFTER_S, client_key
 from api.schemas import JSON_BODY_ERRORS, NOT_BLANK_PATTERN, ApiModel, link, responses
@@ -162,11 +163,7 @@ async def post_message(session_id: str, body: MessageIn, container: ContainerDep
     def store() -> str:
         with session_scope(container.session_factory) as s:
             conv = _conversation(s, session_id, container.clock.now())
-            now = container.clock.now()
-            if (
-                _recent_messages(s, conv.id, now) >= container.chat_messages_per_minute
-                or _recent_client_messages(s, conv.client_key, now) >= container.chat_client_messages_per_minute
-            ):
+            if _flooding(s, conv, container):
                 # a flood: ordinary messages wait, but a red flag is never rate-limited out of its escalation
                 if not service.screener.screen(text, None).escalates:
                     raise _too_many("too many messages; please wait a moment and send it again")
@@ -231,11 +228,7 @@ async def post_photo(
     def store():
         with session_scope(container.session_factory) as s:
             conv = _conversation(s, session_id, container.clock.now())
-            now = container.clock.now()
-            if (
-                _recent_messages(s, conv.id, now) >= container.chat_messages_per_minute
-                or _recent_client_messages(s, conv.client_key, now) >= container.chat_client_messages_per_minute
-            ):
+            if _flooding(s, conv, container):
                 if not (caption and service.screener.screen(caption, None).escalates):
                     raise _too_many("too many messages; please wait a moment and send it again")
                 log.warning("chat session over its message rate sent a red flag with a photo: processed anyway")
@@ -261,6 +254,15 @@ async def post_photo(
         escalation = result.escalation or escalation
         topic = result.topic
     return {"replies": replies, "topic": topic, "escalation": escalation}
+
+
+def _flooding(s, conv: Conversation, container: Container) -> bool:
+    """Over the session's or the client address's message rate (api/limits.py)."""
+    now = container.clock.now()
+    return (
+        _recent_messages(s, conv.id, now) >= container.chat_messages_per_minute
+        or _recent_client_messages(s, conv.client_key, now) >= container.chat_client_messages_per_minute
+    )
 
 
 def _recent_messages(s, conversation_id: str, now: datetime) -> int:

@@ -562,13 +562,17 @@
     }).then(function (again) {
       st.sending = false;
       if (again === "renew") return deliver(item);
-      typing.hidden = true;
-      save();
-      scrollDown();
-      if (st.queue.length) return deliver(st.queue.shift());
-      if (!item.failed) sync();
-      schedule(FAST);
+      sent(item);
     });
+  }
+  // after a message or a photo went (or failed): the next one waits its turn, then a sync
+  function sent(item) {
+    typing.hidden = true;
+    save();
+    scrollDown();
+    if (st.queue.length) return deliver(st.queue.shift());
+    if (!item.failed) sync();
+    schedule(FAST);
   }
   function photoReplies(res) {
     // the first reply is the "thanks for the photo" note; a red flag in the caption is answered after it
@@ -645,12 +649,7 @@
         : "The photo was not sent: " + e.message + ".");
     }).then(function () {
       st.sending = false;
-      typing.hidden = true;
-      save();
-      scrollDown();
-      if (st.queue.length) return deliver(st.queue.shift());
-      if (!item.failed) sync();
-      schedule(FAST);
+      sent(item);
     });
   }
   function retryAll() {
