@@ -21,7 +21,7 @@ from core import escalations as esc_service
 from core import outbox
 from core import patients as patient_service
 from core.db import now_of
-from core.enums import ACTIVE_ESCALATION_STATUSES, UNDELIVERED_STATUSES, Author
+from core.enums import ACTIVE_ESCALATION_STATUSES, UNDELIVERED_STATUSES
 from core.models import Conversation, Escalation, Message, OutboxMessage, Patient, StaffUser, Treatment
 
 log = logging.getLogger("aftercare.inbox")
@@ -177,27 +177,6 @@ def taken_over(session: Session, *, limit: int = 100) -> list[Conversation]:
             .limit(limit)
         ).scalars()
     )
-
-
-def waiting_for_staff(session: Session, conversation_ids: list[str]) -> set[str]:
-    """Of these conversations, those whose latest message is the patient's: someone should answer.
-
-    (In a taken-over conversation the assistant is quiet, so a patient's last word waits for a person.)"""
-    if not conversation_ids:
-        return set()
-    latest = (
-        select(Message.conversation_id, func.max(Message.created_at).label("at"))
-        # people only: the assistant's "a team member will reply here" answers nobody
-        .where(Message.conversation_id.in_(conversation_ids), Message.author.in_((Author.PATIENT.value, Author.STAFF.value)))
-        .group_by(Message.conversation_id)
-        .subquery()
-    )
-    rows = session.execute(
-        select(Message.conversation_id, Message.author).join(
-            latest, (Message.conversation_id == latest.c.conversation_id) & (Message.created_at == latest.c.at)
-        )
-    ).all()
-    return {cid for cid, author in rows if author == "patient"}
 
 
 def delivery_problems(session: Session, *, now: datetime | None = None, days: int = 7, limit: int = 50) -> list[OutboxMessage]:

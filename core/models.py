@@ -343,6 +343,16 @@ class MessageMedia(Base):
     fetched_at = Column(TZDateTime, nullable=True)
 
 
+class ConversationRead(Base):
+    """How far one staff member has read one conversation: the inbox's "new message" marker is
+    a patient message after ``read_at`` (each person has their own)."""
+
+    __tablename__ = "conversation_reads"
+    staff_id = Column(String(32), ForeignKey("staff_users.id", ondelete="CASCADE"), primary_key=True)
+    conversation_id = Column(String(32), ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True)
+    read_at = Column(TZDateTime, nullable=False)
+
+
 class CannedReply(Base):
     """A reply staff can insert and edit before sending (admin-managed), in one language."""
 

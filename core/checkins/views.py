@@ -109,6 +109,11 @@ def recent_sends(session: Session, *, limit: int = 50) -> list[SendView]:
     return _send_views(session, limit=limit)
 
 
+def patient_sends(session: Session, patient_id: str) -> list[SendView]:
+    """Every check-in decided for one patient (sent or skipped), newest first."""
+    return _send_views(session, patient_id=patient_id)
+
+
 def patient_checkins(session: Session, *, patient_id: str, today: date) -> PatientCheckins | None:
     from core.recovery import latest_treatment
 

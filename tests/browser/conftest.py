@@ -4,6 +4,8 @@
 - ``widget_app``: the real app with a fake assistant, served by uvicorn in a thread on a free
   port, so a test can stop and restart it (server down -> offline state -> retry).
 - ``other_site``: a plain HTML page on a second port (another origin) that embeds the widget.
+- ``inbox_server``: the app with a nurse, a front-desk account and a patient on day 2;
+  ``watched_page`` records script errors and CSP violations; ``phone_page`` is 390 x 844.
 Screenshots go to test-artifacts/widget/ (gitignored).
 """
 
@@ -252,3 +254,77 @@ def foreign_site(widget_app):
     yield f"http://localhost:{port}/"
     site.shutdown()
     site.server_close()
+
+
+# ---------------------------------------------------------------- the staff inbox
+INBOX_PW = "correct horse battery staple"
+
+
+class InboxServer:
+    def __init__(self, base_url: str, app, thread: ServerThread) -> None:
+        self.base_url = base_url
+        self.app = app
+        self.thread = thread
+
+    @property
+    def sf(self):
+        return self.app.state.container.session_factory
+
+
+@pytest.fixture
+def inbox_server(tmp_path):
+    from datetime import timedelta
+
+    from api.app import create_app
+    from core import staff as staff_service
+    from core.clock import SystemClock
+    from core.db import session_scope
+    from core.migrate import upgrade
+    from core.patients import create_patient
+    from tests.fakes import FakeAssistant
+
+    url = f"sqlite:///{tmp_path / 'inbox.db'}"
+    upgrade(url)
+    port = free_port()
+    settings = make_settings(tmp_path, url, AFTERCARE_PORT=str(port), AFTERCARE_PUBLIC_URL=f"http://127.0.0.1:{port}")
+    app = create_app(settings, assistant=FakeAssistant(), start_workers=False)
+    thread = ServerThread(app, port)
+    thread.start()
+    server = InboxServer(f"http://127.0.0.1:{port}", app, thread)
+    today = SystemClock().today()
+    with session_scope(server.sf) as s:
+        staff_service.create_staff(s, email="joy@clinic.test", display_name="Nurse Joy", role="clinician", password=INBOX_PW)
+        staff_service.create_staff(
+            s, email="dan@clinic.test", display_name="Dan (front desk)", role="frontdesk", password=INBOX_PW
+        )
+        p = create_patient(
+            s, first_name="Ana", last_name="Lopez", phone="+12015550123", treatments=[{"performed_on": today - timedelta(days=2)}]
+        )
+        server.chat_token = p.chat_token  # type: ignore[attr-defined]
+        server.patient_id = p.id  # type: ignore[attr-defined]
+    yield server
+    thread.stop()
+
+
+@pytest.fixture
+def watched_page(context):
+    """A page that records script errors and CSP violations."""
+    pg = context.new_page()
+    pg.problems = []  # type: ignore[attr-defined]
+    pg.on("pageerror", lambda exc: pg.problems.append(f"pageerror: {exc}"))  # type: ignore[attr-defined]
+
+    def on_console(msg):
+        if msg.type == "error" or "Content Security Policy" in msg.text:
+            pg.problems.append(f"console: {msg.text}")  # type: ignore[attr-defined]
+
+    pg.on("console", on_console)
+    yield pg
+
+
+@pytest.fixture
+def phone_page(browser):
+    """The nurse on call at 2 am, on her phone (390 x 844)."""
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-US", is_mobile=True, has_touch=True)
+    pg = ctx.new_page()
+    yield pg
+    ctx.close()

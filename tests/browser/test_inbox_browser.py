@@ -19,9 +19,7 @@ from core import staff as staff_service
 from core.clock import SystemClock
 from core.db import make_engine, make_session_factory, session_scope
 from core.models import Conversation, Escalation, Message
-from core.patients import create_patient
-from tests.browser.conftest import ServerThread
-from tests.conftest import ROOT, free_port, make_settings
+from tests.conftest import ROOT
 from tests.staff_helpers import enrol_totp, next_code
 
 pytestmark = pytest.mark.browser
@@ -46,59 +44,6 @@ def api(base_url: str, method: str, path: str, body: dict | None = None, token: 
         req.add_header("Authorization", f"Bearer {token}")
     with urllib.request.urlopen(req, timeout=30) as res:
         return json.loads(res.read() or b"{}")
-
-
-class InboxServer:
-    def __init__(self, base_url: str, app, thread: ServerThread) -> None:
-        self.base_url = base_url
-        self.app = app
-        self.thread = thread
-
-    @property
-    def sf(self):
-        return self.app.state.container.session_factory
-
-
-@pytest.fixture
-def inbox_server(tmp_path):
-    from api.app import create_app
-    from core.migrate import upgrade
-    from tests.fakes import FakeAssistant
-
-    url = f"sqlite:///{tmp_path / 'inbox.db'}"
-    upgrade(url)
-    port = free_port()
-    settings = make_settings(tmp_path, url, AFTERCARE_PORT=str(port), AFTERCARE_PUBLIC_URL=f"http://127.0.0.1:{port}")
-    app = create_app(settings, assistant=FakeAssistant(), start_workers=False)
-    thread = ServerThread(app, port)
-    thread.start()
-    server = InboxServer(f"http://127.0.0.1:{port}", app, thread)
-    today = SystemClock().today()
-    with session_scope(server.sf) as s:
-        staff_service.create_staff(s, email="joy@clinic.test", display_name="Nurse Joy", role="clinician", password=PW)
-        staff_service.create_staff(s, email="dan@clinic.test", display_name="Dan (front desk)", role="frontdesk", password=PW)
-        p = create_patient(
-            s, first_name="Ana", last_name="Lopez", phone="+12015550123", treatments=[{"performed_on": today - timedelta(days=2)}]
-        )
-        server.chat_token = p.chat_token  # type: ignore[attr-defined]
-        server.patient_id = p.id  # type: ignore[attr-defined]
-    yield server
-    thread.stop()
-
-
-@pytest.fixture
-def watched_page(context):
-    """A page that records script errors and CSP violations."""
-    pg = context.new_page()
-    pg.problems = []  # type: ignore[attr-defined]
-    pg.on("pageerror", lambda exc: pg.problems.append(f"pageerror: {exc}"))  # type: ignore[attr-defined]
-
-    def on_console(msg):
-        if msg.type == "error" or "Content Security Policy" in msg.text:
-            pg.problems.append(f"console: {msg.text}")  # type: ignore[attr-defined]
-
-    pg.on("console", on_console)
-    yield pg
 
 
 def sign_in(page, base_url: str, email: str = "joy@clinic.test", password: str = PW, code=None) -> None:
@@ -512,15 +457,6 @@ def test_end_to_end_shift_on_the_real_stack(stack, browser):
         assert errors == []
     finally:
         ctx.close()
-
-
-@pytest.fixture
-def phone_page(browser):
-    """The nurse on call at 2 am, on her phone (390 x 844)."""
-    ctx = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-US", is_mobile=True, has_touch=True)
-    pg = ctx.new_page()
-    yield pg
-    ctx.close()
 
 
 WIDE = """Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right > 391)

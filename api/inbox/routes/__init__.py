@@ -11,16 +11,17 @@ core.staff, core.patients) and render; who may do what is decided in core.
     patients        /inbox/patients/... (search, add, CSV import, treatments)
     accounts        /inbox/account (own password), /inbox/staff (admins)
     admin           /inbox/outbox, /inbox/settings, /inbox/audit
+    records         /inbox/search, /inbox/patients/.../timeline, /inbox/conversations.csv
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.inbox.routes import accounts, admin, conversations, escalations, patients, signin
+from api.inbox.routes import accounts, admin, conversations, escalations, patients, records, signin
 
 router = APIRouter(include_in_schema=False)
-for _area in (signin, escalations, conversations, patients, accounts, admin):
+for _area in (signin, escalations, records, conversations, patients, accounts, admin):
     router.include_router(_area.router)
 
 __all__ = ["router"]

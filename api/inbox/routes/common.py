@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from api.container import Container
 from api.inbox.auth import require_role, verify_csrf
 from api.inbox.templating import age_text, as_utc, render
-from core import audit
+from core import attention, audit
 from core import canned as canned_service
 from core import escalations as esc_service
 from core import inbox as inbox_service
@@ -99,6 +99,9 @@ def escalation_row(e: Escalation, *, now: datetime, names: dict[str, str], tz: Z
         "stale": esc_service.is_overdue(e, now),  # past its level's response-time target
         "patient_name": who(conv, e.patient),
         "patient_id": e.patient_id,
+        "conversation_id": e.conversation_id,
+        "waiting": False,  # the patient wrote last (set by the list, which asks for all rows at once)
+        "unread": False,  # a patient message this staff member has not opened
         "channel": conv.channel if conv else "",
         "channel_label": CHANNEL_LABELS.get(conv.channel, conv.channel) if conv else "",
         "takeover": bool(conv and conv.staff_takeover),
@@ -121,9 +124,18 @@ def clinic_tz(session: Session) -> ZoneInfo:
 
 
 def conversation_context(
-    session: Session, container: Container, conv: Conversation | None, patient: Patient | None, names: dict[str, str]
+    session: Session,
+    container: Container,
+    conv: Conversation | None,
+    patient: Patient | None,
+    names: dict[str, str],
+    *,
+    viewer: StaffUser,
 ) -> dict:
+    """What a page showing one conversation needs; the viewer has now read it up to its last message."""
     messages = inbox_service.transcript(session, conv.id) if conv else []
+    if conv is not None and messages:
+        attention.mark_read(session, staff_id=viewer.id, conversation_id=conv.id, up_to=messages[-1].created_at)
     outbox_rows = inbox_service.delivery_by_message(session, conv.id) if conv else {}
     rec = recovery_for_conversation(session, conv.id, clinic_today(session, container.clock)) if conv else None
     reply_to, not_sendable = (None, None)

@@ -19,8 +19,10 @@ from api.inbox.routes.common import (
     staff_names,
 )
 from api.inbox.templating import as_utc, render
+from core import attention
 from core import escalations as esc_service
 from core import inbox as inbox_service
+from core import media as media_service
 from core.models import Conversation, MessageMedia
 
 router = APIRouter(include_in_schema=False)
@@ -35,7 +37,7 @@ def conversation_page(
     if conv is None:
         return not_found(request, "conversation")
     names = staff_names(session)
-    ctx = conversation_context(session, container, conv, conv.patient, names)
+    ctx = conversation_context(session, container, conv, conv.patient, names, viewer=staff)
     audit_action(session, staff, "conversation.view", "conversation", conv.id, detail=f"patient={conv.patient_id or '-'}")
     return render(
         request,
@@ -64,6 +66,9 @@ def conversation_messages_api(
     names = staff_names(session)
     tz = clinic_tz(session)
     rows = inbox_service.transcript(session, conv.id, after_id=after)
+    if rows:  # the page is open: what it now shows is read
+        attention.mark_read(session, staff_id=staff.id, conversation_id=conv.id, up_to=rows[-1].created_at)
+    photos = media_service.for_messages(session, [m.id for m in rows])
     esc = esc_service.active_for_conversation(session, conv.id)
     return JSONResponse(
         {
@@ -78,6 +83,7 @@ def conversation_messages_api(
                     "status": m.status,
                     "created_at": as_utc(m.created_at).isoformat(),
                     "created_local": as_utc(m.created_at).astimezone(tz).strftime("%b %d, %I:%M:%S %p").replace(" 0", " "),
+                    "photos": [{"id": p.id, "status": p.status} for p in photos.get(m.id, [])],
                 }
                 for m in rows
             ],

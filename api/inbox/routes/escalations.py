@@ -26,8 +26,8 @@ from api.inbox.routes.common import (
     who,
 )
 from api.inbox.templating import render
+from core import attention, export
 from core import escalations as esc_service
-from core import export
 from core import inbox as inbox_service
 from core import staff as staff_service
 from core.db import now_of
@@ -36,21 +36,43 @@ from core.models import Escalation, StaffUser
 router = APIRouter(include_in_schema=False)
 
 
-def _inbox_filters(staff: StaffUser, level: str, status: str, assignee: str) -> dict:
+VIEWS = {"all": "All", "waiting": "Waiting for a reply", "unread": "New messages for me"}
+
+
+def _inbox_filters(staff: StaffUser, level: str, status: str, assignee: str, view: str = "") -> dict:
     level = level if level in LEVEL_LABELS else ""
     status = status if status in STATUS_FILTERS else "active"
     assignee_id = staff.id if assignee == "me" else assignee
-    return {"level": level or None, "statuses": STATUS_FILTERS[status], "assignee": assignee_id or None, "_status": status}
+    return {
+        "level": level or None,
+        "statuses": STATUS_FILTERS[status],
+        "assignee": assignee_id or None,
+        "_status": status,
+        "view": view if view in VIEWS else "all",
+    }
 
 
-def _inbox_rows(session, f: dict, names: dict) -> list[dict]:
-    """The escalation rows of the inbox page and of its polling endpoint (one query, one shape)."""
+def _inbox_rows(session, staff: StaffUser, f: dict, names: dict) -> tuple[list[dict], dict[str, int]]:
+    """The escalation rows of the inbox page and of its polling endpoint (one query, one shape),
+    each marked "waiting" (the patient wrote last) and "unread" (by this staff member), and how
+    many rows each view holds."""
     tz = clinic_tz(session)
     now = now_of(session)
-    return [
+    rows = [
         escalation_row(e, now=now, names=names, tz=tz)
         for e in inbox_service.inbox_escalations(session, statuses=f["statuses"], level=f["level"], assignee=f["assignee"])
     ]
+    # a resolved escalation waits for nobody
+    live = [r["conversation_id"] for r in rows if r["status"] != "resolved"]
+    waiting = attention.waiting_for_staff(session, live)
+    unread = attention.unread_for(session, staff.id, live)
+    for r in rows:
+        r["waiting"] = r["conversation_id"] in waiting
+        r["unread"] = r["conversation_id"] in unread
+    counts = {"all": len(rows), "waiting": sum(r["waiting"] for r in rows), "unread": sum(r["unread"] for r in rows)}
+    if f["view"] != "all":
+        rows = [r for r in rows if r[f["view"]]]
+    return rows, counts
 
 
 # ---------------------------------------------------------------------------- inbox
@@ -76,22 +98,30 @@ def inbox_page(
     level: str = "",
     status: str = "active",
     assignee: str = "",
+    view: str = "",
 ) -> Response:
-    f = _inbox_filters(staff, level, status, assignee)
+    f = _inbox_filters(staff, level, status, assignee, view)
     names = staff_names(session)
-    rows = _inbox_rows(session, f, names)
+    rows, counts = _inbox_rows(session, staff, f, names)
     takeovers = inbox_service.taken_over(session)
-    waiting = inbox_service.waiting_for_staff(session, [c.id for c in takeovers])
+    waiting = attention.waiting_for_staff(session, [c.id for c in takeovers])
+    unread = attention.unread_for(session, staff.id, [c.id for c in takeovers])
     problems = inbox_service.delivery_problems(session)
-    audit_action(session, staff, "inbox.view", "escalation", "*", detail=f"status={f['_status']} rows={len(rows)}")
+    audit_action(
+        session, staff, "inbox.view", "escalation", "*", detail=f"status={f['_status']} view={f['view']} rows={len(rows)}"
+    )
     query = {k: v for k, v in (("level", level), ("status", f["_status"]), ("assignee", assignee)) if v}
+    view_links = {v: "/inbox?" + urlencode({**query, "view": v} if v != "all" else query) for v in VIEWS}
     return render(
         request,
         "inbox.html",
         {
             "rows": rows,
-            "filters": {"level": f["level"] or "", "status": f["_status"], "assignee": assignee},
-            "poll_query": urlencode(query),
+            "filters": {"level": f["level"] or "", "status": f["_status"], "assignee": assignee, "view": f["view"]},
+            "poll_query": urlencode({**query, "view": f["view"]} if f["view"] != "all" else query),
+            "views": VIEWS,
+            "view_counts": counts,
+            "view_links": view_links,
             "staff_list": staff_service.list_staff(session, active_only=True),
             "takeovers": [
                 {
@@ -100,6 +130,7 @@ def inbox_page(
                     "by": names.get(c.takeover_by, ""),
                     "channel": CHANNEL_LABELS.get(c.channel, c.channel),
                     "waiting": c.id in waiting,
+                    "unread": c.id in unread,
                 }
                 for c in takeovers
             ],
@@ -116,13 +147,15 @@ def inbox_api(
     level: str = "",
     status: str = "active",
     assignee: str = "",
+    view: str = "",
 ) -> JSONResponse:
-    f = _inbox_filters(staff, level, status, assignee)
+    f = _inbox_filters(staff, level, status, assignee, view)
     names = staff_names(session)
-    rows = _inbox_rows(session, f, names)
+    rows, counts = _inbox_rows(session, staff, f, names)
     return JSONResponse(
         {
             "escalations": rows,
+            "views": counts,
             "unacknowledged_serious": sum(1 for r in rows if r["stands_out"]),
             "takeovers": len(inbox_service.taken_over(session)),
             "delivery_problems": len(inbox_service.delivery_problems(session)),
@@ -143,7 +176,7 @@ def escalation_page(
     patient = esc.patient or (conv.patient if conv else None)
     names = staff_names(session)
     tz = clinic_tz(session)
-    ctx = conversation_context(session, container, conv, patient, names)
+    ctx = conversation_context(session, container, conv, patient, names, viewer=staff)
     trigger_ids = {ev.message_id for ev in esc.events if ev.message_id}
     audit_action(
         session,

@@ -267,6 +267,14 @@
     }
     var c2 = el("td", { className: "c-patient" });
     c2.appendChild(el("a", { href: r.url }, r.patient_name));
+    if (r.unread) {
+      c2.appendChild(document.createTextNode(" "));
+      c2.appendChild(el("span", { className: "badge badge-unread" }, "new message"));
+    }
+    if (r.waiting) {
+      c2.appendChild(document.createTextNode(" "));
+      c2.appendChild(el("span", { className: "badge badge-waiting" }, "waiting for a reply"));
+    }
     var sub = r.channel_label + (r.takeover ? " · taken over" : "") + (r.recovery_day !== null && r.recovery_day !== undefined ? " · day " + r.recovery_day : "");
     c2.appendChild(el("div", { className: "muted small" }, sub));
     var c3 = el("td", { className: "c-reason" }, r.reason);
@@ -332,6 +340,10 @@
       attentionCount.textContent = String(serious);
       titleCount = serious;
       renderTitle();
+      Object.keys(data.views || {}).forEach(function (v) {
+        var badge = document.getElementById("view-count-" + v);
+        if (badge) badge.textContent = String(data.views[v]);
+      });
       updateCount("takeover-count", "takeovers-changed", data.takeovers);
       updateCount("problem-count", "problems-changed", data.delivery_problems);
       var stamp = new Date().toLocaleTimeString([], { hour: "numeric", minute: "2-digit", second: "2-digit" });
@@ -349,7 +361,17 @@
     meta.appendChild(el("span", { className: "muted" }, (m.channel === "sms" ? "SMS" : "Web chat") + " · " + m.created_local));
     if (m.status === "not_sent") meta.appendChild(el("span", { className: "badge delivery-failed" }, "not sent"));
     li.appendChild(meta);
-    li.appendChild(el("div", { className: "msg-text" }, m.text));
+    if (m.text) li.appendChild(el("div", { className: "msg-text" }, m.text));
+    (m.photos || []).forEach(function (p) {
+      if (p.status === "stored") {
+        var a = el("a", { className: "photo", href: "/inbox/media/" + p.id, target: "_blank", rel: "noopener" });
+        a.appendChild(el("img", { className: "thumb", src: "/inbox/media/" + p.id, alt: "Photo the patient sent", loading: "lazy" }));
+        li.appendChild(a);
+      } else {
+        li.appendChild(el("div", { className: "muted small photo-note" },
+          p.status === "pending" ? "Photo: not available yet (reload in a moment)." : "Photo could not be fetched: reload to see why."));
+      }
+    });
     return li;
   }
 
