@@ -22,7 +22,7 @@ from core import outbox
 from core import patients as patient_service
 from core.db import now_of
 from core.enums import ACTIVE_ESCALATION_STATUSES, UNDELIVERED_STATUSES
-from core.models import Conversation, Escalation, Message, OutboxMessage, Patient, StaffUser, Treatment
+from core.models import Conversation, Escalation, Message, OutboxMessage, Patient, StaffUser
 
 log = logging.getLogger("aftercare.inbox")
 
@@ -276,6 +276,7 @@ CSV_COLUMNS = ("first_name", "last_name", "phone", "procedure", "area", "perform
 CSV_REQUIRED = ("first_name", "phone", "performed_on")
 MAX_IMPORT_BYTES = 2_000_000
 MAX_IMPORT_ROWS = 5000
+MAX_AHEAD_DAYS = 366  # an appointment up to a year ahead; a later date is more likely a typo in the year
 # The import commits every this many created patients: one transaction for a whole file held
 # SQLite's only write lock for seconds while patients' messages waited (issue #16 item 11).
 IMPORT_BATCH = 200
@@ -328,7 +329,8 @@ def import_patients_csv(session: Session, data: bytes | str, *, today: date) -> 
 
     Each row is created or rejected on its own, with the reasons: a missing name,
     a phone that is not a whole phone number, a date that is neither YYYY-MM-DD nor
-    MM/DD/YYYY (or is in the future),
+    MM/DD/YYYY (or is more than :data:`MAX_AHEAD_DAYS` ahead: a later date is an appointment, and
+    recovery answers and check-ins start on its day),
     an unsupported procedure, or a duplicate (a phone already on file or repeated in
     the file). Nothing is half-created: a rejected row leaves no trace.
 
@@ -390,8 +392,8 @@ def import_patients_csv(session: Session, data: bytes | str, *, today: date) -> 
         if performed_on is None:
             raw_date = row.get("performed_on", "")
             reasons.append(f"bad date {raw_date[:32]!r}: use YYYY-MM-DD or MM/DD/YYYY" if raw_date else "performed_on is missing")
-        elif performed_on > today:
-            reasons.append(f"treatment date {performed_on.isoformat()} is in the future")
+        elif performed_on > today + timedelta(days=MAX_AHEAD_DAYS):
+            reasons.append(f"date {performed_on.isoformat()} is more than a year ahead: check the year")
         procedure = (row.get("procedure") or "microneedling").lower()
         if procedure not in patient_service.PROCEDURES:
             reasons.append(f"unsupported procedure {procedure[:32]!r}; supported: {', '.join(patient_service.PROCEDURES)}")
@@ -424,15 +426,11 @@ def import_patients_csv(session: Session, data: bytes | str, *, today: date) -> 
             continue
         result.status = "created"
         result.patient_id = patient.id
+        if performed_on > today:
+            result.reasons.append(f"upcoming appointment on {performed_on.isoformat()}: check-ins start then")
         if report.created % IMPORT_BATCH == 0:
             session.commit()  # let patients' messages write between batches
     return report
-
-
-def latest_treatment(session: Session, patient_id: str) -> Treatment | None:
-    return session.execute(
-        select(Treatment).where(Treatment.patient_id == patient_id).order_by(Treatment.performed_on.desc()).limit(1)
-    ).scalar_one_or_none()
 
 
 class NotSendable(ValueError):

@@ -45,6 +45,7 @@ class Entry:
     staff_id: str | None = None
     detail: str = ""  # a check-in's step and state, a treatment's area
     is_checkin: bool = False
+    upcoming: bool = False  # a treatment after today: an appointment
 
 
 @dataclass
@@ -62,12 +63,12 @@ class History:
     truncated: bool  # more than MAX_MESSAGES messages: the oldest are left out
 
 
-def patient_history(session: Session, patient: Patient, tz: ZoneInfo) -> History:
+def patient_history(session: Session, patient: Patient, tz: ZoneInfo, today: date) -> History:
     entries: list[Entry] = []
     treatments = sorted(patient.treatments, key=lambda t: t.performed_on)
     for t in treatments:
         at = datetime.combine(t.performed_on, time(0, 0), tzinfo=tz).astimezone(ZoneInfo("UTC"))
-        entries.append(Entry(at=at, kind="treatment", text=t.procedure, detail=t.area))
+        entries.append(Entry(at=at, kind="treatment", text=t.procedure, detail=t.area, upcoming=t.performed_on > today))
 
     conv_ids = list(session.execute(select(Conversation.id).where(Conversation.patient_id == patient.id)).scalars())
     messages: list[Message] = []

@@ -30,6 +30,16 @@ def latest_treatment(session: Session, patient_id: str, today: date) -> Treatmen
     ).scalar_one_or_none()
 
 
+def next_treatment(session: Session, patient_id: str, today: date) -> Treatment | None:
+    """The earliest treatment after ``today``: an upcoming appointment (recovery starts on its day)."""
+    return session.execute(
+        select(Treatment)
+        .where(Treatment.patient_id == patient_id, Treatment.performed_on > today)
+        .order_by(Treatment.performed_on, Treatment.created_at)
+        .limit(1)
+    ).scalar_one_or_none()
+
+
 def recovery_for_conversation(session: Session, conversation_id: str, today: date) -> Recovery:
     conv = session.get(Conversation, conversation_id)
     if conv is None:

@@ -250,3 +250,29 @@ def test_an_export_of_days_without_messages_is_a_file_with_its_header_only(ib):
     ib.login("nurse@clinic.test")
     r = ib.client.get("/inbox/conversations.csv", params={"from": date(2030, 1, 1).isoformat()})
     assert r.status_code == 200 and r.text.splitlines()[0].startswith("conversation_id,channel,patient_name")
+
+
+# ------------------------------------------------------------------ upcoming appointments
+def test_an_upcoming_appointment_is_shown_as_such_and_does_not_hide_the_current_recovery(ib):
+    """Issue #17, front desk: future appointments are accepted. A patient on day 2 of one treatment
+    who books the next one keeps day 2 everywhere; the booking shows as upcoming."""
+    ids = ib.seed()  # treated Nov 24; the clock is Nov 26
+    ib.staff("desk@clinic.test", role="frontdesk")
+    ib.login("desk@clinic.test")
+    r = ib.post(f"/inbox/patients/{ids['patient']}/treatments", {"performed_on": "2026-12-22", "area": "neck"})
+    assert r.status_code == 303
+    page = ib.client.get(f"/inbox/patients/{ids['patient']}").text
+    assert "day 2 of recovery" in page and "upcoming</span>" in page
+    assert "next Dec 22, 2026" in ib.client.get("/inbox/patients").text
+    esc = ib.client.get(f"/inbox/escalations/{ids['esc']}").text
+    assert "Next appointment Dec 22, 2026" in esc and "microneedling, face, Nov 24, 2026" in esc
+    timeline = ib.client.get(f"/inbox/patients/{ids['patient']}/timeline").text
+    assert "Upcoming appointment:</strong> microneedling, neck" in timeline
+    assert timeline.index("Treatment:</strong> microneedling, face") < timeline.index("Upcoming appointment")
+    # the assistant still counts from the treatment that happened
+    r = ib.client.post(f"/api/v1/chat/sessions/{ids['session_key']}/messages", json={"text": "can I wear makeup"})
+    assert r.status_code == 200
+    with session_scope(ib.sf) as s:
+        from core.recovery import recovery_for_conversation
+
+        assert recovery_for_conversation(s, ids["conv"], date(2026, 11, 26)).day == 2

@@ -396,6 +396,7 @@ Cleo,Ng,+12015550125,microneedling,face,21/11/2026
 Dee,Ray,+12015550123,microneedling,neck,2026-11-22
 Eve,Old,+12015550999,,,2026-11-01
 Fay,Soon,+12015550126,microneedling,face,2026-12-30
+Ida,Typo,+12015550130,microneedling,face,2062-12-30
 ,Nameless,+12015550127,microneedling,face,2026-11-20
 Gil,Laser,+12015550128,laser,face,2026-11-20
 
@@ -408,14 +409,17 @@ def test_csv_import_reports_each_row(s):
     report = inbox.import_patients_csv(s, CSV.encode("utf-8-sig"), today=TODAY)
     assert report.error is None
     by_name = {r.name: r for r in report.rows}
-    assert report.created == 2 and report.rejected == 7
-    assert by_name["Ana Lopez"].status == "created"
+    assert report.created == 3 and report.rejected == 7
+    assert by_name["Ana Lopez"].status == "created" and by_name["Ana Lopez"].reasons == []
     assert by_name["Hal Ok"].status == "created"  # spaces and brackets are fine
     assert "bad phone" in by_name["Bea Smith"].reasons[0]
     assert "bad date" in by_name["Cleo Ng"].reasons[0]
     assert "duplicate" in by_name["Dee Ray"].reasons[0] and "line 2" in by_name["Dee Ray"].reasons[0]
     assert "already exists" in by_name["Eve Old"].reasons[0]
-    assert "future" in by_name["Fay Soon"].reasons[0]
+    # an upcoming appointment is imported, with a note; a date years ahead is a typo in the year
+    assert by_name["Fay Soon"].status == "created"
+    assert by_name["Fay Soon"].reasons == ["upcoming appointment on 2026-12-30: check-ins start then"]
+    assert by_name["Ida Typo"].status == "rejected" and "more than a year ahead" in by_name["Ida Typo"].reasons[0]
     assert "first_name is missing" in by_name["Nameless"].reasons
     assert "unsupported procedure" in by_name["Gil Laser"].reasons[0]
     assert by_name["Cleo Ng"].line == 4

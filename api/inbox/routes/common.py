@@ -24,7 +24,7 @@ from core.clinic import clinic_today, get_clinic
 from core.enums import ACTIVE_ESCALATION_STATUSES, CLINICIAN_LEVELS
 from core.models import Conversation, Escalation, Patient, StaffUser
 from core.phones import display
-from core.recovery import recovery_for_conversation
+from core.recovery import latest_treatment, next_treatment, recovery_for_conversation
 
 LEVEL_LABELS = {"emergency": "EMERGENCY", "urgent": "URGENT", "routine": "Routine"}
 STATUS_LABELS = {"open": "Not acknowledged", "acknowledged": "Acknowledged", "resolved": "Resolved"}
@@ -137,7 +137,8 @@ def conversation_context(
     if conv is not None and messages:
         attention.mark_read(session, staff_id=viewer.id, conversation_id=conv.id, up_to=messages[-1].created_at)
     outbox_rows = inbox_service.delivery_by_message(session, conv.id) if conv else {}
-    rec = recovery_for_conversation(session, conv.id, clinic_today(session, container.clock)) if conv else None
+    today = clinic_today(session, container.clock)
+    rec = recovery_for_conversation(session, conv.id, today) if conv else None
     reply_to, not_sendable = (None, None)
     if conv is not None and conv.channel == "sms":
         reply_to, not_sendable = inbox_service.reply_target(session, conv)
@@ -159,7 +160,8 @@ def conversation_context(
         "messages": messages,
         "delivery": outbox_rows,
         "recovery": rec,
-        "latest_treatment": inbox_service.latest_treatment(session, patient.id) if patient else None,
+        "latest_treatment": latest_treatment(session, patient.id, today) if patient else None,
+        "upcoming_treatment": next_treatment(session, patient.id, today) if patient else None,
         "reply_to": reply_to,
         "not_sendable": not_sendable,
         "names": names,

@@ -13,19 +13,25 @@ from api.inbox.routes.common import CHANNEL_LABELS, CSRF, LEVEL_LABELS, STATUS_L
 from api.inbox.templating import render
 from core import inbox as inbox_service
 from core import patients as patient_service
+from core import recovery
 from core.clinic import clinic_today
 from core.models import Patient
+from core.timeline import days_since
 
 router = APIRouter(include_in_schema=False)
 
 
 # ------------------------------------------------------------------------ patients
 @router.get("/inbox/patients")
-def patients_page(request: Request, staff: CurrentStaff, session: SessionDep, q: str = Query("", max_length=100)) -> Response:
+def patients_page(
+    request: Request, staff: CurrentStaff, session: SessionDep, container: ContainerDep, q: str = Query("", max_length=100)
+) -> Response:
     rows = inbox_service.search_patients(session, q)
-    latest = {p.id: inbox_service.latest_treatment(session, p.id) for p in rows}
+    today = clinic_today(session, container.clock)
+    latest = {p.id: recovery.latest_treatment(session, p.id, today) for p in rows}
+    upcoming = {p.id: recovery.next_treatment(session, p.id, today) for p in rows}
     audit_action(session, staff, "patient.list", "patient", "*", detail=f"search={'yes' if q else 'no'} rows={len(rows)}")
-    return render(request, "patients.html", {"patients": rows, "q": q, "latest": latest})
+    return render(request, "patients.html", {"patients": rows, "q": q, "latest": latest, "upcoming": upcoming})
 
 
 @router.get("/inbox/patients/new")
@@ -103,8 +109,8 @@ def patient_page(
     convs = inbox_service.patient_conversations(session, patient.id)
     escs = {c.id: inbox_service.conversation_escalations(session, c.id) for c in convs}
     today = clinic_today(session, container.clock)
-    latest = inbox_service.latest_treatment(session, patient.id)
-    day = (today - latest.performed_on).days if latest and latest.performed_on <= today else None
+    latest = recovery.latest_treatment(session, patient.id, today)
+    day = days_since(latest.performed_on, today) if latest else None
     audit_action(session, staff, "patient.view", "patient", patient.id)
     return render(
         request,
@@ -118,7 +124,7 @@ def patient_page(
             "chat_link_expires": patient_service.chat_link_expires_at(patient),
             "chat_link_expired": patient_service.chat_link_expired(patient, container.clock.now()),
             "day": day,
-            "today": today.isoformat(),
+            "today": today,
             "channel_labels": CHANNEL_LABELS,
             "level_labels": LEVEL_LABELS,
             "status_labels": STATUS_LABELS,

@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from api.deps import SessionDep
+from api.deps import ContainerDep, SessionDep
 from api.inbox.auth import CurrentStaff
 from api.inbox.routes.common import (
     CHANNEL_LABELS,
@@ -24,6 +24,7 @@ from api.inbox.routes.common import (
 from api.inbox.templating import render
 from core import export
 from core import search as search_service
+from core.clinic import clinic_today
 from core.models import Conversation, Patient
 from core.patient_history import patient_history
 
@@ -57,11 +58,13 @@ def search_page(request: Request, staff: CurrentStaff, session: SessionDep, q: s
 
 
 @router.get("/inbox/patients/{patient_id}/timeline")
-def patient_timeline(patient_id: str, request: Request, staff: CurrentStaff, session: SessionDep) -> Response:
+def patient_timeline(
+    patient_id: str, request: Request, staff: CurrentStaff, session: SessionDep, container: ContainerDep
+) -> Response:
     patient = session.get(Patient, patient_id[:32])
     if patient is None:
         return not_found(request, "patient")
-    history = patient_history(session, patient, clinic_tz(session))
+    history = patient_history(session, patient, clinic_tz(session), clinic_today(session, container.clock))
     audit_action(session, staff, "patient.timeline", "patient", patient.id, detail=f"messages={history.messages}")
     return render(
         request,
