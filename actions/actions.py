@@ -12,7 +12,9 @@ docs/spec/topics.yml id, or None for a clarifying question); bot/channel.py retu
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -20,7 +22,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import Turn, consecutive_intents, load_turn, send_requests
-from core import answers
+from core import answers, content
 from core.answers import DAY_AWARE_TOPICS, STAFF_TOPICS, Reply
 from core.dates import asked_day_number, describe_target, extract_dates, parse_treatment_date
 from core.topics import TOPIC_IDS
@@ -41,6 +43,21 @@ CLINIC_INFO_MISSING_REASON = "asked for opening hours or address (not set in the
 ANSWERED_TOPICS = frozenset(TOPIC_IDS - set(STAFF_TOPICS) - {"symptom_report"})
 # Intents that are not worth offering as a clarifying option.
 _NOT_OPTIONS = frozenset({"greet", "goodbye", "thanks", "bot_challenge", "out_of_scope", "symptom_report"})
+
+
+Run = Callable[[Any, CollectingDispatcher, Tracker, dict[str, Any]], Awaitable[list[EventType]]]
+
+
+def in_the_turns_language(run: Run) -> Run:
+    """Every text the action renders is in the conversation's language (core/language.py decides it
+    and sends it in the turn's metadata); English where a text has no translation yet."""
+
+    @functools.wraps(run)
+    async def wrapper(self: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        with content.speaking(load_turn(tracker).language):
+            return await run(self, dispatcher, tracker, domain)
+
+    return wrapper
 
 
 def _say(dispatcher: CollectingDispatcher, replies: list[Reply]) -> None:
@@ -84,7 +101,7 @@ def answer_topic(topic: str, turn: Turn, tracker: Tracker, dispatcher: Collectin
             day = day if day is not None else asked
         elif target is not None and target > turn.today:
             # "can I work out on saturday?": answer for that day (or say what we'd need to)
-            when = describe_target(target, turn.today)
+            when = describe_target(target, turn.today, turn.language)
             ahead = (target - turn.today).days if day is not None else 0
     if topic in DAY_AWARE_TOPICS and day is None:
         turn.ask(await_date(topic))
@@ -131,6 +148,7 @@ class ActionAnswerTopic(Action):
     def name(self) -> str:
         return "action_answer_topic"
 
+    @in_the_turns_language
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         turn = load_turn(tracker)
         picked = picked_option(turn, tracker, dispatcher)
@@ -149,6 +167,7 @@ class ActionNoGuidance(Action):
     def name(self) -> str:
         return "action_no_guidance"
 
+    @in_the_turns_language
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         turn = load_turn(tracker)
         picked = picked_option(turn, tracker, dispatcher)
@@ -169,6 +188,7 @@ class ActionStaffRequest(Action):
     def name(self) -> str:
         return "action_staff_request"
 
+    @in_the_turns_language
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         turn = load_turn(tracker)
         topic = turn.intent if turn.intent in STAFF_TOPICS else "talk_to_staff"
@@ -181,6 +201,7 @@ class ActionInformTreatmentDate(Action):
     def name(self) -> str:
         return "action_inform_treatment_date"
 
+    @in_the_turns_language
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         turn = load_turn(tracker)
         picked = picked_option(turn, tracker, dispatcher)
@@ -211,6 +232,7 @@ class ActionClarify(Action):
     def name(self) -> str:
         return "action_clarify"
 
+    @in_the_turns_language
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         turn = load_turn(tracker)
         picked = picked_option(turn, tracker, dispatcher)
@@ -231,6 +253,7 @@ class ActionAffirmDeny(Action):
     def name(self) -> str:
         return "action_affirm_deny"
 
+    @in_the_turns_language
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         turn = load_turn(tracker)
         picked = picked_option(turn, tracker, dispatcher)
@@ -256,6 +279,7 @@ class ActionSymptomReport(Action):
     def name(self) -> str:
         return "action_symptom_report"
 
+    @in_the_turns_language
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         turn = load_turn(tracker)
         if turn.escalated:

@@ -23,7 +23,7 @@ from typing import Any
 from core import content, phones
 from core import timeline as tl
 from core.ports import AssistantReply as Reply
-from core.topics import TOPIC_IDS, TOPIC_TITLES
+from core.topics import TOPIC_IDS, topic_title
 from core.turn import ClinicInfo
 
 __all__ = [
@@ -31,7 +31,7 @@ __all__ = [
     "Reply",
     "DAY_AWARE_TOPICS",
     "STAFF_TOPICS",
-    "DEFAULT_CLINIC",
+    "default_clinic",
     "answer",
     "reassure",
     "ask_treatment_date",
@@ -145,7 +145,19 @@ _FRAGMENTS: tuple[tuple[str, str], ...] = (
 _KEYS = (
     {*_DAY_CASES, *_STATIC_TOPICS, *(f"concern_{c.replace(' ', '_')}" for c in CONCERNS), *(f"expected_{c}" for c in _EXPECTED)}
     | {f"watch_{g}" for g in (*_EXPECTED.values(), "anything")}
-    | {"the_clinic", "call", "hello", "lead", "now", "today", "tonight", "weeks_after", "booking", "button_talk_to_staff"}
+    | {
+        "the_clinic",
+        "list_and",
+        "call",
+        "hello",
+        "lead",
+        "now",
+        "today",
+        "tonight",
+        "weeks_after",
+        "booking",
+        "button_talk_to_staff",
+    }
     | {"button_book_next_session", "date_hint", "my_recovery_day_no_date", "date_not_understood", "treatment_coming_up"}
     | {"maintenance_next_session", "recovery_status", "recovery_advice", "concern_series", "symptom_report", "reassure_what"}
     | {"reassure_normal", "reassure_shedding", "reassure_watch", "clarify", "clarify_again", "passed_to_team"}
@@ -154,8 +166,10 @@ _KEYS = (
 )
 say = content.Area(AREA, _KEYS)
 
-DEFAULT_CLINIC = ClinicInfo(name=say("the_clinic"), phone="", booking_url="", hours="")
-ASK_DATE_TODAY = say("date_hint")
+
+def default_clinic() -> ClinicInfo:
+    """The clinic when the turn did not say (its name in the language being spoken)."""
+    return ClinicInfo(name=say("the_clinic"), phone="", booking_url="", hours="")
 
 
 # --------------------------------------------------------------------- helpers
@@ -192,7 +206,7 @@ def _values(clinic: ClinicInfo, when: str | None = None, day: int | None = None)
 
 
 def _button(topic: str, title: str | None = None) -> dict[str, str]:
-    return {"title": title or TOPIC_TITLES.get(topic, topic.replace("_", " ").capitalize()), "payload": f"/{topic}"}
+    return {"title": title or topic_title(topic), "payload": f"/{topic}"}
 
 
 def buttons_for(topics: Iterable[str], channel: str) -> list[dict[str, str]]:
@@ -318,7 +332,7 @@ def date_not_understood() -> str:
 def _date_hint(when: str | None) -> str:
     if when and when != "today":
         return say("date_hint", case="tomorrow" if when == "tomorrow" else "later", when=when)
-    return ASK_DATE_TODAY
+    return say("date_hint")
 
 
 def answer(
@@ -339,7 +353,7 @@ def answer(
     ``when="day"`` answers for a day of recovery the patient named ("can I ... on day 5?"):
     "On day 5: ...".
     """
-    clinic = clinic or DEFAULT_CLINIC
+    clinic = clinic or default_clinic()
     if topic not in TOPIC_IDS:
         raise KeyError(f"unknown topic {topic!r}")
     target = day + ahead if day is not None else None
@@ -374,7 +388,7 @@ def answer(
 
 # ------------------------------------------------------------- reassurance
 def _join(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " " + say("list_and") + " " + items[-1]
 
 
 def _expected_key(code: str) -> str | None:
@@ -392,13 +406,13 @@ def reassure(
     clinic: ClinicInfo | None = None,
 ) -> list[Reply]:
     """Reassurance for expected healing (triage level none): what's normal now, and when to get in touch."""
-    clinic = clinic or DEFAULT_CLINIC
+    clinic = clinic or default_clinic()
     keys = list(dict.fromkeys(k for k in (_expected_key(c) for c in expected_codes) if k))
     named = _join([say(f"expected_{k}") for k in keys]) if keys else ""
     what = say("reassure_what", case="named" if keys else None, what=named)
     first = say("reassure_normal", day=day, what=what)
     if day is None:
-        first += " " + ASK_DATE_TODAY
+        first += " " + say("date_hint")
     groups = list(dict.fromkeys(_EXPECTED[k] for k in keys))
     if "flake" in groups or "itch" in groups:
         first += " " + say("reassure_shedding")
@@ -415,13 +429,13 @@ def clarify(options: Sequence[str], channel: str) -> list[Reply]:
         return [Reply(say("clarify", case="no_options"))]
     if channel == "web":
         return [Reply(say("clarify", channel=channel), buttons_for(options, channel))]
-    numbered = ", ".join(f"{i}) {TOPIC_TITLES[o]}" for i, o in enumerate(options, 1))
+    numbered = ", ".join(f"{i}) {topic_title(o)}" for i, o in enumerate(options, 1))
     return [Reply(say("clarify", channel=channel, options=numbered))]
 
 
 def clarify_again(channel: str, clinic: ClinicInfo | None = None) -> list[Reply]:
     """Second unclear message in a row: offer a person."""
-    clinic = clinic or DEFAULT_CLINIC
+    clinic = clinic or default_clinic()
     if channel == "web":
         return [Reply(say("clarify_again", channel=channel), [_button("talk_to_staff", say("button_talk_to_staff"))])]
     return [Reply(say("clarify_again", channel=channel, call=_call(clinic)))]
@@ -429,7 +443,7 @@ def clarify_again(channel: str, clinic: ClinicInfo | None = None) -> list[Reply]
 
 def passed_to_team(clinic: ClinicInfo | None = None) -> list[Reply]:
     """A symptom that needs a staff review (the escalation is opened elsewhere)."""
-    return [Reply(say("passed_to_team", call=_call(clinic or DEFAULT_CLINIC)))]
+    return [Reply(say("passed_to_team", call=_call(clinic or default_clinic())))]
 
 
 def acknowledge(*, yes: bool) -> list[Reply]:
@@ -439,4 +453,4 @@ def acknowledge(*, yes: bool) -> list[Reply]:
 
 def could_not_pass_on(clinic: ClinicInfo | None = None) -> list[Reply]:
     """The hand-off could not be stored (database down, unknown conversation): say so, and how to reach a person."""
-    return [Reply(say("could_not_pass_on", call=_call(clinic or DEFAULT_CLINIC)))]
+    return [Reply(say("could_not_pass_on", call=_call(clinic or default_clinic())))]

@@ -65,6 +65,7 @@ def turn_context(
     message_id: str | None,
     triage: TriageResult | None,
     text: str,
+    language: str | None = None,
 ) -> TurnContext:
     """What the assistant's actions are told about this turn (sent as Rasa metadata, core.turn)."""
     patient = session.get(Patient, conv.patient_id) if conv.patient_id else None
@@ -76,7 +77,7 @@ def turn_context(
         day=day,
         first_name=patient.first_name if patient is not None else None,
         clinic=clinic_info(session),
-        language=reply_language(triage, text) if triage is not None else "en",
+        language=language or (reply_language(triage, text) if triage is not None else "en"),
         escalated=triage.level.value if triage is not None and triage.escalates else None,
         screen=None
         if triage is None

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import timedelta
 
-from core.checkins import ensure_default_plan
+from core.checkins import add_default_spanish, ensure_default_plan
 from core.clinic import clinic_today, get_clinic
 from core.clock import SystemClock
 from core.db import make_engine, make_session_factory, session_scope
@@ -50,6 +50,7 @@ def ensure_defaults(settings: Settings) -> None:
         get_clinic(s, seed_timezone=settings.clinic_timezone)  # the env var seeds the row once
         if s.query(CheckinStep).count() == 0:
             ensure_default_plan(s)
+        add_default_spanish(s)
     engine.dispose()
 
 

@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import functools
 import string
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,22 +60,27 @@ TURN_PLACEHOLDERS: frozenset[str] = frozenset(
         "address",
         "hours",
         "concern",
+        "count",  # the widget's own texts (widget_ui.yml), filled in the browser
         "day",
         "days_to_go",
         "first_name",
         "hello",
         "lead",
         "level",
+        "name",  # widget_ui.yml
         "link",
         "meanwhile",
         "now",
         "options",
+        "percent",  # widget_ui.yml
         "phone",
+        "text",  # widget_ui.yml
         "today",
         "weeks",
         "weeks_after",
         "what",
         "watch",
+        "why",  # widget_ui.yml
         "when",
     }
 )
@@ -320,8 +327,27 @@ def default() -> Content:
     return load(CONTENT_DIR)
 
 
+_SPEAKING: ContextVar[str] = ContextVar("aftercare_speaking", default=REFERENCE_LANGUAGE)
+
+
+@contextmanager
+def speaking(language: str | None) -> Iterator[None]:
+    """Render every :class:`Area` text inside the block in ``language`` (the turn's language), unless a
+    call names one. Per thread and per asyncio task, so concurrent turns do not mix."""
+    token = _SPEAKING.set(language or REFERENCE_LANGUAGE)
+    try:
+        yield
+    finally:
+        _SPEAKING.reset(token)
+
+
+def current_language() -> str:
+    return _SPEAKING.get()
+
+
 class Area:
     """The entries of one area, for the module that speaks them: ``say = Area("answers", KEYS)``.
+    Texts come in the language of the enclosing :func:`speaking` block (English outside one).
 
     The keys the module needs are checked when the module is imported (a missing entry fails
     at start-up, not in the middle of a conversation).
@@ -332,9 +358,11 @@ class Area:
         default().require(area, keys)
 
     def __call__(self, key: str, **kw: Any) -> str:
+        kw.setdefault("language", _SPEAKING.get())
         return default().text(self.area, key, **kw)
 
     def messages(self, key: str, **kw: Any) -> list[Message]:
+        kw.setdefault("language", _SPEAKING.get())
         return default().render(self.area, key, **kw)
 
     def languages(self) -> frozenset[str]:

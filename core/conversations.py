@@ -30,6 +30,7 @@ from core.dates import extract_dates, parse_treatment_date
 from core.db import now_of, session_scope
 from core.enums import Channel
 from core.inbound import clean_text
+from core.language import decide as decide_language
 from core.models import Conversation, Message, Patient
 from core.outcomes import apply_screen, screen_reply
 from core.phones import display, find_in_text
@@ -38,7 +39,7 @@ from core.recovery import recovery_for_conversation
 from core.screening import Screener
 from core.spool import Spool
 from core.topics import TOPIC_IDS
-from core.triage import Level, TriageResult, reply_language
+from core.triage import Level, TriageResult
 from core.turn import TurnContext, embedding_key
 
 log = logging.getLogger("aftercare.conversations")
@@ -89,6 +90,7 @@ class _Plan:
     extra_replies: list[str] = field(default_factory=list)  # after the escalation reply (the callback number)
     skip_assistant: bool = False  # the message answered our own question (a callback number)
     takeover_note: str | None = None  # staff took over: tell the patient once that a person will reply here
+    language: str = "en"  # what this turn is answered in (core/language.py)
 
 
 # The words are in content/en/conversation.yml.
@@ -102,6 +104,7 @@ say = content.Area(
         "team_will_reply",
         "photo_received",
         "photo_not_saved",
+        "language_switched",
     ),
 )
 AWAIT_CALLBACK = "callback_phone"  # Conversation.awaiting while we wait for a callback number
@@ -191,6 +194,10 @@ class ConversationService:
         plan = await asyncio.to_thread(self._prepare, message_id)
         if isinstance(plan, TurnResult):
             return plan
+        with content.speaking(plan.language):
+            return await self._answer(plan)
+
+    async def _answer(self, plan: _Plan) -> TurnResult:
         replies: list[Reply] = []
         topic: str | None = None
         turn = None
@@ -319,10 +326,17 @@ class ConversationService:
             escalation_reply = None
             change = apply_screen(s, triage, conversation_id=conv.id, message_id=msg.id, day=rec.day, public_url=self.public_url)
             extra_replies: list[str] = []
-            language = reply_language(triage, text)
+            spoken = decide_language(
+                text, current=conv.language, preferred=patient.language if patient else None, model_language=triage.language
+            )
+            language = conv.language = spoken.language
+            if spoken.only_a_request:
+                extra_replies.append(say("language_switched", language=language))
             if change is not None:
                 escalation_ref = {"id": change.escalation.id, "level": change.escalation.level}
-                escalation_reply = screen_reply(triage, clinic_name=clinic.name, clinic_phone=clinic.phone, text=text)
+                escalation_reply = screen_reply(
+                    triage, clinic_name=clinic.name, clinic_phone=clinic.phone, text=text, language=language
+                )
                 if not _reachable(conv, patient):
                     # never promise a call nobody can make: ask for a number
                     extra_replies.append(say("ask_callback_number", language=language))
@@ -337,7 +351,9 @@ class ConversationService:
                 and assistant_text is not None
                 and not assistant_text.startswith("/")
             )
-            context = turn_context(s, conv, today=today, day=rec.day, message_id=msg.id, triage=triage, text=text)
+            context = turn_context(
+                s, conv, today=today, day=rec.day, message_id=msg.id, triage=triage, text=text, language=language
+            )
             if assistant_text in embeddings:
                 context = replace(context, embedding=embeddings[assistant_text], embedded_text=embedding_key(assistant_text))
             return _Plan(
@@ -359,8 +375,9 @@ class ConversationService:
                 clinic_phone=clinic.phone,
                 context=context,
                 extra_replies=extra_replies,
-                skip_assistant=callback_saved is not None,
+                skip_assistant=callback_saved is not None or (spoken.only_a_request and change is None),
                 takeover_note=self._takeover_note(s, conv, language) if conv.staff_takeover else None,
+                language=language,
             )
 
     def _takeover_note(self, s: Session, conv: Conversation, language: str) -> str | None:

@@ -31,6 +31,7 @@ can I work out saturday?").
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
 from difflib import get_close_matches
@@ -98,8 +99,74 @@ class _Hit:
     end: int
 
 
+# ------------------------------------------------------------------ Spanish (issue #18)
+# Spanish date phrases are rewritten to the English ones this module reads ("hace 3 días" -> "3 days
+# ago", "el lunes pasado" -> "last monday", "20 de noviembre" -> "november 20"), so both languages
+# follow the same conventions. The words are Spanish-only: none of them is an English word.
+_ES_WEEKDAYS = {
+    "lunes": "monday", "martes": "tuesday", "miercoles": "wednesday", "jueves": "thursday",
+    "viernes": "friday", "sabado": "saturday", "domingo": "sunday",
+}  # fmt: skip
+_ES_MONTHS = {
+    "enero": "january", "febrero": "february", "marzo": "march", "abril": "april", "mayo": "may",
+    "junio": "june", "julio": "july", "agosto": "august", "septiembre": "september",
+    "setiembre": "september", "octubre": "october", "noviembre": "november", "diciembre": "december",
+    "ene": "jan", "abr": "apr", "ago": "aug", "dic": "dec",
+}  # fmt: skip
+_ES_NUMBERS = {
+    "un par de": 2, "par de": 2, "un": 1, "una": 1, "uno": 1, "dos": 2, "tres": 3, "cuatro": 4,
+    "cinco": 5, "seis": 6, "siete": 7, "ocho": 8, "nueve": 9, "diez": 10, "once": 11, "doce": 12,
+    "trece": 13, "catorce": 14, "quince": 15, "veinte": 20, "treinta": 30,
+}  # fmt: skip
+_ES_MONTH_WORDS = "|".join(
+    sorted(set(_ES_MONTHS) | {"feb", "mar", "may", "jun", "jul", "sep", "sept", "oct", "nov"}, key=len, reverse=True)
+)
+_ES_WD = "|".join(_ES_WEEKDAYS)
+_ES_NUM = "|".join(sorted(_ES_NUMBERS, key=len, reverse=True))
+_SPANISH = (
+    (rf"\b({_ES_NUM})\s+(dias?|semanas?)\b", lambda m: f"{_ES_NUMBERS[m.group(1)]} {m.group(2)}"),
+    (r"\bhace\s+(\d{1,2})\s+dias?\b", r"\1 days ago"),
+    (r"\bhace\s+(\d{1,2})\s+semanas?\b", r"\1 weeks ago"),
+    (r"\b(?:antier|anteayer|antes de ayer)\b", "2 days ago"),
+    (r"\bpasado\s+manana\b", "in 2 days"),
+    (r"\besta\s+manana\b", "today"),
+    (r"\b(?:en|por|de)\s+la\s+manana\b", " "),
+    (r"\b(?:manana|mnn|mana)\b", "tomorrow"),
+    (r"\bayer\b", "yesterday"),
+    (r"\bhoy\b", "today"),
+    (r"\besta\s+noche\b", "tonight"),
+    (r"\b(?:este|el)\s+(?:fin\s+de\s+semana|finde)\b", "this weekend"),
+    (r"\ben\s+(\d{1,2})\s+dias?\b", r"in \1 days"),
+    (r"\bla\s+semana\s+pasada\b", "last week"),
+    (
+        rf"\b(\d{{1,2}})\s+de\s+({_ES_MONTH_WORDS})\.?(?:\s+(?:de|del)\s+(\d{{4}}))?\b",
+        lambda m: f"{_ES_MONTHS.get(m.group(2), m.group(2))} {m.group(1)} {m.group(3) or ''}",
+    ),
+    (rf"\b(?:el\s+)?({_ES_WD})\s+pasado\b", lambda m: f"last {_ES_WEEKDAYS[m.group(1)]}"),
+    (
+        rf"\b(?:el\s+)?(?:proximo|otro)\s+({_ES_WD})\b|\b(?:el\s+)?({_ES_WD})\s+que\s+viene\b",
+        lambda m: f"next {_ES_WEEKDAYS[m.group(1) or m.group(2)]}",
+    ),
+    (rf"\b({_ES_WD})\b", lambda m: _ES_WEEKDAYS[m.group(1)]),
+    (r"\b(?:estoy|voy|ando|vamos)\s+(?:en\s+)?(?:el\s+|mi\s+)?dia\s+(\d{1,3})\b", r"i'm on day \1"),
+    (r"\b(?:hoy\s+es|es)\s+(?:mi|el)\s+dia\s+(\d{1,3})\b", r"today is day \1"),
+    (r"\b(?:para\s+el|en\s+el|el)\s+dia\s+(\d{1,3})\b", r"on day \1"),
+    (r"\bel\s+(\d{1,2})\b(?!\s*(?:days|weeks|dias|semanas))", r"the \1"),
+    (r"\bme\s+(?:lo\s+|la\s+)?(?:hice|hicieron|realice|realizaron|aplicaron)\b", "had it"),
+    (r"\bfue\b", "was"),
+)
+
+
+def _from_spanish(t: str) -> str:
+    plain = unicodedata.normalize("NFKD", t)  # "mañana" -> "manana", "días" -> "dias"
+    t = "".join(ch for ch in plain if not unicodedata.combining(ch))
+    for pattern, repl in _SPANISH:
+        t = re.sub(pattern, repl, t)
+    return t
+
+
 def _normalise(text: str) -> str:
-    t = " " + (text or "").lower().replace("’", "'") + " "
+    t = _from_spanish(" " + (text or "").lower().replace("’", "'") + " ")
     t = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", t)  # 20th -> 20
     t = re.sub(r"(\d)\s*(days?|weeks?|wks?)\b", r"\1 \2", t)  # 3days -> 3 days
     for pattern, repl in _REWRITES:
@@ -385,13 +452,25 @@ def extract_dates(text: str, today: date) -> tuple[date | None, date | None]:
     return treated, target
 
 
-def describe_target(target: date, today: date) -> str:
-    """How to name a day the patient asked about: "today", "tomorrow", "Saturday", "Nov 30"."""
+_ES_WEEKDAY_NAMES = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
+_ES_MONTH_NAMES = (
+    "enero", "febrero", "marzo", "abril", "mayo", "junio",
+    "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre",
+)  # fmt: skip
+
+
+def describe_target(target: date, today: date, language: str = "en") -> str:
+    """How to name a day the patient asked about: "today", "tomorrow" (case names, never shown),
+    else "Saturday", "Nov 30" (Spanish: "sábado", "30 de noviembre")."""
     delta = (target - today).days
     if delta == 0:
         return "today"
     if delta == 1:
         return "tomorrow"
+    if language == "es":
+        if 1 < delta < 7:
+            return _ES_WEEKDAY_NAMES[target.weekday()]
+        return f"{target.day} de {_ES_MONTH_NAMES[target.month - 1]}"
     if 1 < delta < 7:
         return WEEKDAYS[target.weekday()].capitalize()
     return f"{MONTHS[target.month - 1][:3].capitalize()} {target.day}"

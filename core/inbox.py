@@ -272,7 +272,7 @@ def conversation_escalations(session: Session, conversation_id: str) -> list[Esc
 
 
 # ------------------------------------------------------------------------ CSV import
-CSV_COLUMNS = ("first_name", "last_name", "phone", "procedure", "area", "performed_on")
+CSV_COLUMNS = ("first_name", "last_name", "phone", "procedure", "area", "performed_on", "language")
 CSV_REQUIRED = ("first_name", "phone", "performed_on")
 MAX_IMPORT_BYTES = 2_000_000
 MAX_IMPORT_ROWS = 5000
@@ -325,7 +325,8 @@ def _parse_iso_date(raw: str) -> date | None:
 
 def import_patients_csv(session: Session, data: bytes | str, *, today: date) -> ImportReport:
     """Import patients (one treatment each) from CSV with the columns
-    ``first_name,last_name,phone,procedure,area,performed_on``.
+    ``first_name,last_name,phone,procedure,area,performed_on,language`` (``language`` optional:
+    en or es, the patient's preferred language).
 
     Each row is created or rejected on its own, with the reasons: a missing name,
     a phone that is not a whole phone number, a date that is neither YYYY-MM-DD nor
@@ -397,6 +398,11 @@ def import_patients_csv(session: Session, data: bytes | str, *, today: date) -> 
         procedure = (row.get("procedure") or "microneedling").lower()
         if procedure not in patient_service.PROCEDURES:
             reasons.append(f"unsupported procedure {procedure[:32]!r}; supported: {', '.join(patient_service.PROCEDURES)}")
+        language = None
+        try:
+            language = patient_service.preferred_language(row.get("language"))
+        except patient_service.PatientError:
+            reasons.append(f"bad language {row.get('language', '')[:32]!r}: use en or es (or leave it empty)")
         area = (row.get("area") or "face").lower()
         if len(area) > 64:
             reasons.append("area is longer than 64 characters")
@@ -417,6 +423,7 @@ def import_patients_csv(session: Session, data: bytes | str, *, today: date) -> 
                     last_name=last,
                     phone=phone,
                     treatments=[{"performed_on": performed_on, "procedure": procedure, "area": area}],
+                    language=language,
                 )
         except patient_service.DuplicatePhone:
             reasons.append("duplicate: a patient with this phone already exists")
@@ -453,6 +460,6 @@ def send_chat_link(session: Session, patient: Patient, *, public_url: str) -> st
         raise NotSendable("the patient has opted out of SMS")
     patient_service.renew_chat_link(session, patient)
     link = f"{public_url}/chat/{patient.chat_token}"
-    body = sms_say("chat_link", clinic_name=get_clinic(session).name, link=link)
+    body = sms_say("chat_link", clinic_name=get_clinic(session).name, link=link, language=patient.language or "en")
     outbox.enqueue(session, to=patient.phone, body=body, purpose="chat_link")
     return link

@@ -68,6 +68,8 @@ class Patient(Base):
     opted_out = Column(Boolean, nullable=False, default=False)
     opted_out_at = Column(TZDateTime, nullable=True)
     checkins_paused = Column(Boolean, nullable=False, default=False)
+    # the language the patient prefers ("en" | "es"), set by staff or the import; None: not known
+    language = Column(String(8), nullable=True)
     created_at = Column(TZDateTime, nullable=False, info=STAMP_CREATE)
 
     treatments = relationship("Treatment", back_populates="patient", order_by="Treatment.performed_on")
@@ -103,6 +105,8 @@ class Conversation(Base):
     client_key = Column(String(32), nullable=True, index=True)
     pending_message_id = Column(String(32), nullable=True)  # the symptom message waiting for the date
     last_topic = Column(String(64), nullable=True)
+    # the language the conversation is answered in (core/language.py); None until it is known
+    language = Column(String(8), nullable=True)
     clarify_count = Column(Integer, nullable=False, default=0)
     created_at = Column(TZDateTime, nullable=False, info=STAMP_CREATE)
     last_message_at = Column(TZDateTime, nullable=False, info=STAMP_NOW)
@@ -293,6 +297,7 @@ class CheckinStep(Base):
     key = Column(String(32), nullable=False)  # day1, day3, day7, week4
     day = Column(Integer, nullable=False)
     body = Column(Text, nullable=False)
+    body_es = Column(Text, nullable=True)  # sent to patients answered in Spanish; None: they get ``body``
     active = Column(Boolean, nullable=False, default=True)
 
 

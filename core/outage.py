@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from core import content, media
 from core import escalations as esc_service
-from core import media
 from core.db import now_of, session_scope
 from core.enums import ESCALATING_LEVELS, Channel
 from core.inbound import clean_text
 from core.models import Conversation, Patient
 from core.outcomes import escalate, findings_payload, outage_page_text, screen_reply
-from core.triage import Level, reason_text
+from core.triage import Level, reason_text, reply_language
 
 if TYPE_CHECKING:
     from core.conversations import ConversationService, TurnResult
@@ -55,7 +55,9 @@ def screen_without_database(
     if triage.level.rank >= Level.ROUTINE.rank:
         text_out = screen_reply(triage, clinic_name="", clinic_phone="", text=text)
     else:
-        text_out = holding_reply("")
+        # no conversation to read a language from: the message's own (the safety reply does the same)
+        with content.speaking(reply_language(triage, text)):
+            text_out = holding_reply("")
     ref = {"id": "pending", "level": triage.level.value} if triage.level.rank >= Level.ROUTINE.rank else None
     return TurnResult(None, conversation_id or "", [Reply(text_out)], "symptom_report" if ref else None, ref, stored=False)
 

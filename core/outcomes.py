@@ -122,7 +122,8 @@ def outage_page_text(clinic_name: str, level: str) -> str:
     )
 
 
-def screen_reply(triage: TriageResult, *, clinic_name: str, clinic_phone: str, text: str) -> str:
-    """The patient's reply to a message the screen escalated, in the language they wrote in."""
+def screen_reply(triage: TriageResult, *, clinic_name: str, clinic_phone: str, text: str, language: str | None = None) -> str:
+    """The patient's reply to a message the screen escalated, in the conversation's language (given),
+    else the language they wrote in."""
     shown = phones.display(clinic_phone)  # "(201) 555-0199", as a US patient writes it
-    return patient_reply(triage, clinic_name=clinic_name, clinic_phone=shown, language=reply_language(triage, text))
+    return patient_reply(triage, clinic_name=clinic_name, clinic_phone=shown, language=language or reply_language(triage, text))

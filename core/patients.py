@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.db import now_of
+from core.language import normalise as normalise_language
 from core.models import Patient, Treatment
 from core.phones import NotAPhoneNumber, to_e164
 
@@ -93,6 +94,7 @@ def create_patient(
     phone: str | None,
     last_name: str = "",
     treatments: list[dict] | None = None,
+    language: str | None = None,
 ) -> Patient:
     first_name = (first_name or "").strip()
     if not first_name:
@@ -106,6 +108,7 @@ def create_patient(
         phone=norm,
         chat_token=new_chat_token(),
         chat_token_issued_at=now_of(session),
+        language=preferred_language(language),
     )
     session.add(patient)
     try:
@@ -115,6 +118,17 @@ def create_patient(
     for t in treatments or []:
         add_treatment(session, patient=patient, **t)
     return patient
+
+
+def preferred_language(value: str | None) -> str | None:
+    """A preferred language as staff, a CSV file or an integration give it ("es", "Spanish",
+    "español", "es-US"); empty is "not known". Anything else is refused."""
+    if value is None or not str(value).strip():
+        return None
+    found = normalise_language(str(value))
+    if found is None:
+        raise PatientError("language must be English (en) or Spanish (es)")
+    return found
 
 
 def add_treatment(

@@ -13,10 +13,10 @@ from core.clinic import clinic_today
 from core.conversations import ConversationService, say
 from core.db import now_of
 from core.inbound import clean_text
+from core.language import decide as decide_language
 from core.models import Conversation, Message
 from core.outcomes import hand_photos_to_staff
 from core.recovery import recovery_for_conversation
-from core.triage import reply_language
 from core.triage.language import looks_spanish
 
 
@@ -54,7 +54,15 @@ def receive_photo(
         caption_escalates=bool(screened and screened.escalates),
         day=day,
     )
-    note = say("photo_received", language=reply_language(screened, caption) if screened else "en")
+    patient = conversation.patient
+    spoken = decide_language(
+        caption,
+        current=conversation.language,
+        preferred=patient.language if patient is not None else None,
+        model_language=screened.language if screened else None,
+    )
+    conversation.language = spoken.language
+    note = say("photo_received", language=spoken.language)
     session.add(
         Message(
             conversation_id=conversation.id,

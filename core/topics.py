@@ -49,4 +49,8 @@ TOPICS: tuple[str, ...] = (
 )
 TOPIC_IDS: frozenset[str] = frozenset(TOPICS)
 _say = content.Area("topics", TOPICS)
-TOPIC_TITLES: dict[str, str] = {topic: _say(topic) for topic in TOPICS}
+
+
+def topic_title(topic: str) -> str:
+    """The short title of a topic (a button, a numbered SMS option), in the language being spoken."""
+    return _say(topic) if topic in TOPIC_IDS else topic.replace("_", " ").capitalize()

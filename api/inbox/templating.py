@@ -36,6 +36,7 @@ NOTICES = {
     "patient_created": "Patient added.",
     "treatment_added": "Treatment added.",
     "link_sent": "The chat link is on its way to the patient by text.",
+    "language_saved": "Language saved: new texts and chats start in it.",
     "staff_created": "Staff account created.",
     "staff_updated": "Staff account updated.",
     "settings_saved": "Clinic settings saved.",
@@ -55,6 +56,7 @@ ERRORS = {
     "reply_too_long": "The reply is too long.",
     "not_sent": "The reply was saved but NOT sent: the patient has opted out of SMS or there is no number. Call the patient instead.",
     "unknown_staff": "That staff member does not exist or is inactive.",
+    "bad_language": "Choose English or Spanish (or detection).",
 }
 
 _env: Environment | None = None

@@ -96,6 +96,7 @@ def _plan_ctx(session: Session, staff: StaffUser) -> dict[str, Any]:
                 "key": st.key,
                 "day": st.day,
                 "body": st.body,
+                "body_es": st.body_es or "",
                 "active": bool(st.active),
                 "length": service.sms_length(
                     service.render_body(st.body, first_name=service.SAMPLE_FIRST_NAME, clinic_name=clinic.name)
@@ -128,6 +129,7 @@ def update_step(
     staff: CurrentStaff,
     session: SessionDep,
     body: str = Form(""),
+    body_es: str | None = Form(None),
     day: str = Form(""),
     active: str = Form(""),
 ) -> Response:
@@ -144,6 +146,7 @@ def update_step(
             session,
             step_id=step.id,
             body=body,
+            body_es=body_es,
             day=day_n,
             active=active in ("on", "1", "true", "yes"),
             actor_id=actor_id,
@@ -155,7 +158,7 @@ def update_step(
         ctx["error_step"] = step.id
         for st in ctx["steps"]:
             if st["id"] == step.id:  # keep what the admin typed
-                st.update(body=body, day=day, active=active in ("on", "1", "true", "yes"))
+                st.update(body=body, body_es=body_es or "", day=day, active=active in ("on", "1", "true", "yes"))
         return render(request, "checkins.html", ctx, status_code=422)
     return RedirectResponse(f"/inbox/checkins?saved={step.key}#step-{step.key}", status_code=303)
 

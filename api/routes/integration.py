@@ -44,6 +44,9 @@ class PatientIn(ApiModel):
     # accept numbers as people write them. A number of a length no country has is still a 422.
     phone: StrictStr = Field(..., max_length=16, regex=E164_PATTERN, description="E.164, e.g. +12015550123")
     treatments: list[TreatmentIn] = Field(default_factory=list)
+    language: Literal["en", "es"] | None = Field(
+        None, description="the patient's preferred language for texts and the chat; absent: detected from their messages"
+    )
 
     @validator("phone")
     def _phone(cls, v: str) -> str:  # noqa: N805
@@ -107,6 +110,7 @@ def create_patient(body: PatientIn, session: SessionDep, container: ContainerDep
             last_name=body.last_name,
             phone=body.phone,
             treatments=[t.dict() for t in body.treatments],
+            language=body.language,
         )
     except patient_service.DuplicatePhone as exc:
         raise HTTPException(status_code=409, detail=str(exc)) from exc

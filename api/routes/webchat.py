@@ -16,7 +16,7 @@ from api.container import Container
 from api.deps import ContainerDep
 from api.limits import RETRY_AFTER_S, client_key
 from api.schemas import JSON_BODY_ERRORS, NOT_BLANK_PATTERN, ApiModel, link, responses
-from core import content, photos
+from core import content, language, photos
 from core import media as media_service
 from core import patients as patient_service
 from core.clinic import get_clinic
@@ -32,6 +32,12 @@ router = APIRouter(prefix="/api/v1/chat", tags=["web chat"])
 
 class SessionIn(ApiModel):
     chat_token: StrictStr | None = Field(None, max_length=128, description="from POST /api/v1/patients; absent: anonymous")
+    language: StrictStr | None = Field(
+        None,
+        max_length=35,
+        description="the browser's language (navigator.language, e.g. es-US): replies start in Spanish or "
+        "English accordingly, until the patient's own messages or a preferred language on file say otherwise",
+    )
 
 
 class SessionCreated(ApiModel):
@@ -83,6 +89,7 @@ class WidgetConfig(ApiModel):
     clinic_phone: str
     color: str
     greeting: str
+    language: Literal["en", "es"] = Field(description="the language of the greeting (and of the widget's own texts)")
 
 
 # A web chat session id is a bearer secret for the transcript: it stops working after this many idle
@@ -133,6 +140,7 @@ def create_session(request: Request, container: ContainerDep, body: SessionIn | 
         if _recent_sessions(s, key, container.clock.now()) >= container.chat_sessions_per_hour:
             raise _too_many("too many new chat sessions from this address; please wait a while or call the clinic")
         patient_id = None
+        preferred = None
         if body.chat_token:
             patient, expired = patient_service.patient_of_chat_link(s, body.chat_token, container.clock.now())
             if patient is None:
@@ -140,7 +148,14 @@ def create_session(request: Request, container: ContainerDep, body: SessionIn | 
             if expired:
                 raise HTTPException(status_code=404, detail="chat link expired; ask the clinic for a new one")
             patient_id = patient.id
-        conv = Conversation(channel=WEB_CHANNEL, patient_id=patient_id, session_key=secrets.token_urlsafe(24), client_key=key)
+            preferred = patient.language
+        conv = Conversation(
+            channel=WEB_CHANNEL,
+            patient_id=patient_id,
+            session_key=secrets.token_urlsafe(24),
+            client_key=key,
+            language=preferred or language.normalise(body.language),
+        )
         s.add(conv)
         s.flush()
         return {"session_id": conv.session_key}
@@ -331,13 +346,20 @@ def list_messages(session_id: str, container: ContainerDep, after: str | None = 
         }
 
 
-@router.get("/config", response_model=WidgetConfig, operation_id="widget_config", responses=responses(503))
-def widget_config(container: ContainerDep) -> dict:
+@router.get("/config", response_model=WidgetConfig, operation_id="widget_config", responses=responses(422, 503))
+def widget_config(
+    container: ContainerDep,
+    lang: str | None = Query(None, max_length=35, description="the browser's language, e.g. es-US"),
+) -> dict:
+    spoken = language.normalise(lang) or language.ENGLISH
     with session_scope(container.session_factory) as s:
         c = get_clinic(s)
+        # the clinic's own greeting is written in one language (settings): English, or our Spanish one
+        custom = c.widget_greeting if spoken == language.ENGLISH else ""
         return {
             "clinic_name": c.name,
             "clinic_phone": c.phone,
             "color": c.widget_color,
-            "greeting": c.widget_greeting or content.default().text("webchat", "widget_greeting", clinic_name=c.name),
+            "greeting": custom or content.default().text("webchat", "widget_greeting", clinic_name=c.name, language=spoken),
+            "language": spoken,
         }

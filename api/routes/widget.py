@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import logging
 import re
 import threading
@@ -25,6 +26,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.deps import ContainerDep
+from core import content, language
 from core import patients as patient_service
 from core.clinic import get_clinic
 from core.db import session_scope
@@ -52,6 +54,20 @@ PAGE_HEADERS = {
 }
 
 
+# widget.js holds this mark where its own texts go: content/<language>/widget_ui.yml, every
+# language, as one JSON object (the browser picks its language; no request needed to show them)
+STRINGS_MARK = b"/*AC_STRINGS*/null"
+
+
+def widget_strings() -> bytes:
+    c = content.default()
+    table = {
+        lang: {key: c.template("widget_ui", key, language=lang) for key in sorted(c.keys("widget_ui", lang))}
+        for lang in sorted(c.languages("widget_ui"))
+    }
+    return json.dumps(table, ensure_ascii=False, sort_keys=True).encode("utf-8")
+
+
 @dataclass
 class _Asset:
     body: bytes
@@ -72,7 +88,7 @@ class _WidgetFile:
         mtime = self.path.stat().st_mtime
         with self._lock:
             if self._asset is None or self._asset.mtime != mtime:
-                body = self.path.read_bytes()
+                body = self.path.read_bytes().replace(STRINGS_MARK, widget_strings(), 1)
                 self._asset = _Asset(
                     body=body,
                     gz=gzip.compress(body, compresslevel=9, mtime=0),
@@ -138,23 +154,26 @@ def _page(request: Request, name: str, context: dict, status_code: int = 200, *,
 def patient_chat(chat_token: str, request: Request, container: ContainerDep) -> HTMLResponse:
     clinic = _clinic(container)
     first_name: str | None = None
+    preferred: str | None = None
     found = expired = False
     if 8 <= len(chat_token) <= 128:
         try:
             with session_scope(container.session_factory) as s:
                 patient, expired = patient_service.patient_of_chat_link(s, chat_token, container.clock.now())
                 if patient is not None:
-                    found, first_name = True, patient.first_name
+                    found, first_name, preferred = True, patient.first_name, patient.language
         except SQLAlchemyError:
             return _page(request, "chat.html", {"clinic": clinic, "state": "unavailable"}, 503, private=True)
     if not found or expired:
         state = "expired" if found else "missing"
         return _page(request, "chat.html", {"clinic": clinic, "state": state}, 404, private=True)
-    greeting = clinic["greeting"] or (
-        f"Hi {first_name}! I'm the aftercare assistant of {clinic['name']}. "
-        "Ask me anything about your microneedling treatment and recovery."
+    # the patient's preferred language on file, else the browser's first choice
+    spoken = preferred or language.normalise(request.headers.get("accept-language", "").split(",")[0].split(";")[0])
+    custom = clinic["greeting"] if spoken != language.SPANISH else ""  # the clinic's own greeting is English
+    greeting = custom or content.default().text(
+        "webchat", "widget_greeting_named", first_name=first_name, clinic_name=clinic["name"], language=spoken or "en"
     )
-    context = {"clinic": clinic, "state": "ok", "chat_token": chat_token, "greeting": greeting}
+    context = {"clinic": clinic, "state": "ok", "chat_token": chat_token, "greeting": greeting, "lang": preferred}
     return _page(request, "chat.html", context, private=True)
 
 

@@ -14,7 +14,24 @@
   var KEY = "aftercare-chat:" + base + (token ? ":t:" + token : "");
   var FAST = 4000, SLOW = 30000, MAX_BACKOFF = 60000, MAX_TEXT = 2000;
   var MAX_PHOTO = 5 * 1024 * 1024; // the server's limit (core/media.py MAX_BYTES)
-  var SR_AUTHOR = { patient: "You", bot: "Assistant", staff: "Clinic team", system: "Notice" };
+  // the widget's own words, from content/<language>/widget_ui.yml (api/routes/widget.py puts them here)
+  var STRINGS = /*AC_STRINGS*/null;
+  var LANG = pickLanguage();
+  function pickLanguage() {
+    var wanted = [ds.lang].concat(navigator.languages || [], navigator.language || []);
+    for (var i = 0; i < wanted.length; i++) {
+      var code = String(wanted[i] || "").toLowerCase().split(/[-_]/)[0];
+      if (code && STRINGS && STRINGS[code]) return code;
+      if (code === "en") break; // English before Spanish in the browser's list: English
+    }
+    return "en";
+  }
+  function T(key, vals) {
+    var table = (STRINGS && STRINGS[LANG]) || (STRINGS && STRINGS.en) || {};
+    var text = table[key] || (STRINGS && STRINGS.en && STRINGS.en[key]) || key;
+    return text.replace(/\{(\w+)\}/g, function (m, k) { return vals && vals[k] !== undefined ? String(vals[k]) : m; });
+  }
+  var SR_AUTHOR = { patient: T("author_patient"), bot: T("author_bot"), staff: T("author_staff"), system: T("author_system") };
 
   // ------------------------------------------------------------ storage
   function load() {
@@ -211,7 +228,7 @@
   launcher.setAttribute("aria-expanded", "false");
   launcher.setAttribute("aria-controls", "ac-panel");
   launcher.appendChild(icon(I_CHAT));
-  var launcherText = el("span", "ac-launcher-text", "Chat with us");
+  var launcherText = el("span", "ac-launcher-text", T("launcher"));
   launcher.appendChild(launcherText);
   var badge = el("span", "ac-badge");
   badge.hidden = true;
@@ -224,15 +241,15 @@
   panel.hidden = !pageMode;
   var head = el("header", "ac-head");
   var headText = el("div", "ac-head-text");
-  var title = el("h2", "ac-title", ds.title || "Aftercare chat");
+  var title = el("h2", "ac-title", ds.title || T("default_title"));
   title.id = "ac-title";
-  var sub = el("p", "ac-sub", "Automated aftercare help. In an emergency, call 911.");
+  var sub = el("p", "ac-sub", T("subtitle_bot"));
   headText.appendChild(title);
   headText.appendChild(sub);
   head.appendChild(headText);
   var closeBtn = el("button", "ac-close");
   closeBtn.type = "button";
-  closeBtn.setAttribute("aria-label", "Close chat");
+  closeBtn.setAttribute("aria-label", T("close"));
   closeBtn.appendChild(icon(I_CLOSE));
   if (!pageMode) head.appendChild(closeBtn);
 
@@ -240,7 +257,7 @@
   banner.setAttribute("role", "alert");
   banner.hidden = true;
   var bannerText = el("span", "ac-banner-text");
-  var bannerRetry = el("button", "ac-banner-retry", "Retry");
+  var bannerRetry = el("button", "ac-banner-retry", T("retry"));
   bannerRetry.type = "button";
   banner.appendChild(bannerText);
   banner.appendChild(bannerRetry);
@@ -248,7 +265,7 @@
   var log = el("div", "ac-log");
   log.setAttribute("role", "log");
   log.setAttribute("aria-live", "polite");
-  log.setAttribute("aria-label", "Conversation");
+  log.setAttribute("aria-label", T("conversation"));
   log.tabIndex = 0;
   var greeting = el("div", "ac-msg ac-bot ac-greeting");
   var greetingBubble = el("div", "ac-bubble");
@@ -264,23 +281,23 @@
   dots.appendChild(el("i"));
   dots.appendChild(el("i"));
   typing.appendChild(dots);
-  typing.appendChild(el("span", "ac-sr", "The assistant is typing"));
+  typing.appendChild(el("span", "ac-sr", T("typing")));
 
   var form = el("form", "ac-composer");
   form.noValidate = true;
-  var label = el("label", "ac-sr", "Type your message");
+  var label = el("label", "ac-sr", T("input_label"));
   label.htmlFor = "ac-input";
   var input = el("textarea", "ac-input");
   input.id = "ac-input";
   input.rows = 1;
   input.maxLength = MAX_TEXT;
-  input.placeholder = "Type your question…";
+  input.placeholder = T("placeholder");
   input.setAttribute("autocomplete", "off");
   // a photo (when the clinic team asks for one): the camera or a file; what is typed goes with it as a caption
   var attachBtn = el("button", "ac-attach");
   attachBtn.type = "button";
-  attachBtn.setAttribute("aria-label", "Send a photo");
-  attachBtn.title = "Send a photo";
+  attachBtn.setAttribute("aria-label", T("send_photo"));
+  attachBtn.title = T("send_photo");
   attachBtn.appendChild(icon(I_CAMERA));
   var fileInput = el("input", "ac-file");
   fileInput.type = "file";
@@ -289,7 +306,7 @@
   fileInput.setAttribute("aria-hidden", "true");
   var sendBtn = el("button", "ac-send");
   sendBtn.type = "submit";
-  sendBtn.setAttribute("aria-label", "Send");
+  sendBtn.setAttribute("aria-label", T("send"));
   sendBtn.appendChild(icon(I_SEND));
   form.appendChild(label);
   form.appendChild(attachBtn);
@@ -312,18 +329,18 @@
     if (phone) {
       var a = el("a", null, phone);
       a.href = "tel:" + phone.replace(/[^\d+]/g, "");
-      sub.appendChild(document.createTextNode(" Clinic: "));
+      sub.appendChild(document.createTextNode(" " + T("clinic_phone_label") + " "));
       sub.appendChild(a);
     }
   }
   function applyConfig() {
-    var c = st.cfg, name = ds.title || c.clinic_name || "Aftercare chat";
+    var c = st.cfg, name = ds.title || c.clinic_name || T("default_title");
     title.textContent = name;
-    launcher.setAttribute("aria-label", "Chat with " + name);
+    launcher.setAttribute("aria-label", T("chat_with", { name: name }));
     if (!ds.color && c.color) applyColor(c.color);
     greetingBubble.textContent = "";
-    richText(greetingBubble, ds.greeting || c.greeting || "Hi! Ask me anything about your treatment and recovery.");
-    setSub(st.takeover ? "A member of the clinic team has joined. In an emergency, call 911." : "Automated aftercare help. In an emergency, call 911.");
+    richText(greetingBubble, ds.greeting || c.greeting || T("default_greeting"));
+    setSub(T(st.takeover ? "subtitle_staff" : "subtitle_bot"));
   }
   applyConfig();
 
@@ -350,7 +367,7 @@
   }
   function ensureSession() {
     if (st.sid) return Promise.resolve(st.sid);
-    return api("POST", "/api/v1/chat/sessions", token ? { chat_token: token } : {}).then(function (d) {
+    return api("POST", "/api/v1/chat/sessions", token ? { chat_token: token, language: LANG } : { language: LANG }).then(function (d) {
       st.sid = d.session_id;
       save();
       return st.sid;
@@ -370,7 +387,7 @@
       bubble.setAttribute("role", "alert");
       var tag = el("strong", "ac-tag");
       tag.appendChild(icon(I_ALERT));
-      tag.appendChild(document.createTextNode("Emergency"));
+      tag.appendChild(document.createTextNode(T("emergency")));
       bubble.appendChild(tag);
     } else if (item.level === "urgent") {
       node.classList.add("ac-urgent");
@@ -378,16 +395,16 @@
     if (item.photoUrl) {
       var img = el("img", "ac-photo");
       img.src = item.photoUrl;
-      img.alt = "Your photo";
+      img.alt = T("your_photo");
       bubble.appendChild(img);
     } else if (item.photo) {
-      bubble.appendChild(el("div", "ac-photo-label", "Photo sent"));
+      bubble.appendChild(el("div", "ac-photo-label", T("photo_sent")));
     }
     var body = el("div", "ac-text");
     richText(body, item.text);
     if (item.text || !item.photo) bubble.appendChild(body);
     if (item.level === "emergency") {
-      var call = el("a", "ac-call", "Call 911");
+      var call = el("a", "ac-call", T("call_911"));
       call.href = "tel:911";
       bubble.appendChild(call);
     }
@@ -398,10 +415,10 @@
     item.stateEl = el("span", "ac-state");
     meta.appendChild(item.stateEl);
     if (item.author === "patient") {
-      item.retryEl = el("button", "ac-retry", "Retry");
+      item.retryEl = el("button", "ac-retry", T("retry"));
       item.retryEl.type = "button";
       item.retryEl.hidden = true;
-      item.retryEl.setAttribute("aria-label", "Retry sending: " + item.text.slice(0, 60));
+      item.retryEl.setAttribute("aria-label", T("retry_sending", { text: item.text.slice(0, 60) }));
       item.retryEl.addEventListener("click", function () { input.focus(); deliver(item); });
       meta.appendChild(item.retryEl);
     }
@@ -409,7 +426,7 @@
     if (item.buttons && item.buttons.length) {
       var quick = el("div", "ac-quick");
       quick.setAttribute("role", "group");
-      quick.setAttribute("aria-label", "Suggested replies");
+      quick.setAttribute("aria-label", T("suggested_replies"));
       item.buttons.forEach(function (b) {
         if (!b || !b.title) return;
         st.titles[b.payload || b.title] = b.title;
@@ -433,7 +450,7 @@
     item.failed = state === "failed";
     item.node.classList.toggle("ac-failed", item.failed);
     item.node.classList.toggle("ac-pending", state === "sending");
-    item.stateEl.textContent = state === "sending" ? "Sending…" : item.failed ? "Not sent" : "";
+    item.stateEl.textContent = state === "sending" ? T("sending") : item.failed ? T("not_sent") : "";
     if (item.retryEl) item.retryEl.hidden = !(item.failed && item.retryable);
   }
   function add(item) {
@@ -486,7 +503,7 @@
       st.unread += added;
       badge.textContent = String(st.unread);
       badge.hidden = false;
-      launcher.setAttribute("aria-label", "Chat with " + title.textContent + " (" + st.unread + " new message" + (st.unread > 1 ? "s)" : ")"));
+      launcher.setAttribute("aria-label", T(st.unread > 1 ? "chat_with_new" : "chat_with_one_new", { name: title.textContent, count: st.unread }));
     }
     save();
   }
@@ -551,13 +568,12 @@
       if (e.status >= 400 && e.status < 500 && e.status !== 404 && e.status !== 408 && e.status !== 429) {
         item.retryable = false;  // rejected (too long, empty): give the text back to edit
         setState(item, "failed");
-        item.stateEl.textContent = "Not sent: " + e.message;
+        item.stateEl.textContent = T("not_sent_why", { why: e.message });
         if (!input.value) input.value = item.payload;
       } else if (e.status === 429) {  // a rate limit: the text is kept; say so, and where urgent help is
-        showBanner("Too many messages at once. Your message is kept here; please retry in a minute. In an emergency, call 911.");
+        showBanner(T("too_many"));
       } else {
-        showBanner(navigator.onLine === false ? "You're offline. Your message is kept here; it will be sent when you retry."
-          : "We can't reach the clinic right now. Your message is kept here; please retry.");
+        showBanner(T(navigator.onLine === false ? "offline_kept" : "unreachable_kept"));
       }
     }).then(function (again) {
       st.sending = false;
@@ -584,15 +600,15 @@
   function sendPhoto(file) {
     if (!file) return;
     if (!/^image\//.test(file.type || "") && !/\.(jpe?g|png|gif|webp|heic|heif)$/i.test(file.name || "")) {
-      showBanner("That file is not a photo. Please choose a photo (JPEG, PNG or HEIC).");
+      showBanner(T("not_a_photo"));
       return;
     }
     if (file.size > MAX_PHOTO) {
-      showBanner("That photo is too large (over 5 MB). Please choose a smaller one or take a new photo.");
+      showBanner(T("photo_too_large"));
       return;
     }
     if (st.sending) {
-      showBanner("Please wait until your last message is sent, then send the photo.");
+      showBanner(T("wait_for_last"));
       return;
     }
     var caption = String(input.value || "").trim().slice(0, MAX_TEXT);
@@ -604,7 +620,7 @@
     reader.onload = function () {
       var img = el("img", "ac-photo");
       img.src = reader.result;
-      img.alt = "Your photo";
+      img.alt = T("your_photo");
       var bubble = item.node.querySelector(".ac-bubble");
       var label = bubble.querySelector(".ac-photo-label");
       if (label) label.remove();
@@ -621,7 +637,7 @@
         xhr.open("POST", base + "/api/v1/chat/sessions/" + encodeURIComponent(sid) + "/photos");
         xhr.timeout = 120000;
         xhr.upload.onprogress = function (e) {
-          if (e.lengthComputable) item.stateEl.textContent = "Sending photo… " + Math.round((100 * e.loaded) / e.total) + "%";
+          if (e.lengthComputable) item.stateEl.textContent = T("sending_photo", { percent: Math.round((100 * e.loaded) / e.total) });
         };
         xhr.onload = function () {
           var data = {};
@@ -642,11 +658,11 @@
       photoReplies(res);
     }, function (e) {
       setState(item, "failed");
-      item.stateEl.textContent = e.status ? "Photo not sent: " + e.message : "Photo not sent";
+      item.stateEl.textContent = e.status ? T("photo_not_sent_why", { why: e.message }) : T("photo_not_sent");
       if (caption && !input.value) input.value = caption;  // the words are given back to send again
-      showBanner(e.status === 429 ? "Too many messages at once. Please send the photo again in a minute. In an emergency, call 911."
-        : e.status === 0 || e.status >= 500 ? "We can't reach the clinic right now. Please send the photo again in a moment. In an emergency, call 911."
-        : "The photo was not sent: " + e.message + ".");
+      showBanner(e.status === 429 ? T("photo_too_many")
+        : e.status === 0 || e.status >= 500 ? T("photo_unreachable")
+        : T("photo_failed", { why: e.message }));
     }).then(function () {
       st.sending = false;
       sent(item);
@@ -675,7 +691,7 @@
     if (st.sending) return schedule(1000);
     sync().then(function (ok) {
       st.failures = ok ? 0 : st.failures + 1;
-      if (st.failures >= 2 && st.open) showBanner("Connection lost. Trying again…");
+      if (st.failures >= 2 && st.open) showBanner(T("connection_lost"));
       var every = st.open ? FAST : SLOW;
       schedule(st.failures ? Math.min(MAX_BACKOFF, every * Math.pow(2, st.failures)) : every);
     });
@@ -690,7 +706,7 @@
     if (st.open) {
       st.unread = 0;
       badge.hidden = true;
-      launcher.setAttribute("aria-label", "Chat with " + title.textContent);
+      launcher.setAttribute("aria-label", T("chat_with", { name: title.textContent }));
       scrollDown();
       if (focus !== false) setTimeout(function () { input.focus(); }, 0);
       st.failures = 0;
@@ -728,12 +744,12 @@
   });
   document.addEventListener("visibilitychange", function () { if (!document.hidden) { st.failures = 0; schedule(200); } });
   window.addEventListener("online", function () { st.failures = 0; showBanner(null); tick(); });
-  window.addEventListener("offline", function () { if (st.open) showBanner("You're offline. Messages will be kept until you're back."); });
+  window.addEventListener("offline", function () { if (st.open) showBanner(T("offline")); });
 
   // ------------------------------------------------------------ start
   function mount() {
     (target || document.body).appendChild(host);
-    api("GET", "/api/v1/chat/config", null, 10000).then(function (c) { st.cfg = c || {}; applyConfig(); }, function () { /* data- attributes / defaults */ });
+    api("GET", "/api/v1/chat/config?lang=" + LANG, null, 10000).then(function (c) { st.cfg = c || {}; applyConfig(); }, function () { /* data- attributes / defaults */ });
     setOpen(st.open, false);
     // the transcript first, then what could not be sent before the page was closed
     (st.sid ? sync() : Promise.resolve()).then(function () {

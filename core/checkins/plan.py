@@ -26,8 +26,18 @@ SAMPLE_FIRST_NAME = "Alexandra-Josephine"  # a long first name, for length check
 # 2 SMS segments; placeholders {first_name} and {clinic}). A new install starts with them; staff
 # edit a step's body in the inbox afterwards.
 _PLAN_DAYS = (("day1", 1), ("day3", 3), ("day7", 7), ("week4", 28))
+SPANISH = "es"
 DEFAULT_PLAN: list[dict] = [
-    {"key": key, "day": day, "body": content.default().template("checkins", key)} for key, day in _PLAN_DAYS
+    {
+        "key": key,
+        "day": day,
+        "body": content.default().template("checkins", key),
+        # content/es/checkins.yml (English when there is no Spanish file)
+        "body_es": content.default().template("checkins", key, language=SPANISH)
+        if SPANISH in content.default().languages("checkins")
+        else None,
+    }
+    for key, day in _PLAN_DAYS
 ]
 
 
@@ -49,10 +59,10 @@ def sms_segments(text: str) -> int:
 
 
 # ---------------------------------------------------------------------- rendering
-def render_body(body: str, *, first_name: str | None, clinic_name: str | None) -> str:
+def render_body(body: str, *, first_name: str | None, clinic_name: str | None, language: str = "en") -> str:
     """Fill the known placeholders (only those: a stray brace in an edited body is left as it is)."""
-    name = (first_name or "").strip() or "there"
-    clinic = (clinic_name or "").strip() or "your clinic"
+    name = (first_name or "").strip() or content.default().text("checkins", "no_first_name", language=language)
+    clinic = (clinic_name or "").strip() or content.default().text("checkins", "no_clinic_name", language=language)
     return sms.gsm_friendly(body.replace("{first_name}", name).replace("{clinic}", clinic).strip())
 
 
@@ -66,7 +76,7 @@ def validate_body(body: str, *, clinic_name: str) -> str:
     Typographic punctuation pasted from a word processor (curly quotes, dashes) becomes its plain
     SMS equivalent, so one curly quote does not cut every segment to 67 characters.
     """
-    body = sms.gsm_friendly((body or "").replace("\r\n", "\n")).strip()
+    body = sms.gsm_friendly((body or "").replace("\r\n", "\n"), letters=False).strip()  # accents fold when sent
     if not body:
         raise PlanError("the message must not be empty")
     leftover = body
@@ -102,11 +112,38 @@ def ensure_default_plan(session: Session, procedure: str = PROCEDURE) -> list[Ch
     added = []
     for step in DEFAULT_PLAN:
         if step["key"] not in have:
-            row = CheckinStep(procedure=procedure, key=step["key"], day=step["day"], body=step["body"], active=True)
+            row = CheckinStep(
+                procedure=procedure,
+                key=step["key"],
+                day=step["day"],
+                body=step["body"],
+                body_es=step["body_es"],
+                active=True,
+            )
             session.add(row)
             added.append(row)
     session.flush()
     return added
+
+
+def add_default_spanish(session: Session, procedure: str = PROCEDURE) -> list[CheckinStep]:
+    """Give a step from before Spanish texts existed the default Spanish text, only while its English
+    text is still the default one: an admin's own English wording is never paired with a
+    translation of something else. Returns the steps changed (run at every start)."""
+    defaults = {d["key"]: d for d in DEFAULT_PLAN}
+    changed = []
+    for row in plan_steps(session, procedure):
+        d = defaults.get(row.key)
+        if d is not None and row.body_es is None and d["body_es"] and row.body == d["body"]:
+            row.body_es = d["body_es"]
+            changed.append(row)
+    session.flush()
+    return changed
+
+
+def body_for(step: CheckinStep, language: str | None) -> str:
+    """The step's text in the patient's language (Spanish when there is one), else English."""
+    return step.body_es if language == SPANISH and step.body_es else step.body
 
 
 def update_step(
@@ -118,6 +155,7 @@ def update_step(
     active: bool,
     actor_id: str | None,
     actor_label: str,
+    body_es: str | None = None,
 ) -> CheckinStep:
     step = session.get(CheckinStep, step_id)
     if step is None:
@@ -125,12 +163,23 @@ def update_step(
     if not isinstance(day, int) or day < 0 or day > 365:
         raise PlanError("the day must be a whole number from 0 to 365")
     body = validate_body(body, clinic_name=get_clinic(session).name)
+    # None: the form did not show the Spanish text (keep it); empty: Spanish patients get the English text
+    spanish = (
+        step.body_es
+        if body_es is None
+        else (validate_body(body_es, clinic_name=get_clinic(session).name) if body_es.strip() else None)
+    )
     changed = [
         name
-        for name, old, new in (("body", step.body, body), ("day", step.day, day), ("active", bool(step.active), bool(active)))
+        for name, old, new in (
+            ("body", step.body, body),
+            ("body_es", step.body_es, spanish),
+            ("day", step.day, day),
+            ("active", bool(step.active), bool(active)),
+        )
         if old != new
     ]
-    step.body, step.day, step.active = body, day, bool(active)
+    step.body, step.body_es, step.day, step.active = body, spanish, day, bool(active)
     session.flush()
     audit(
         session,

@@ -46,7 +46,7 @@ from core.models import (
 )
 from core.timeline import days_since
 
-from .plan import MAX_LATE_DAYS, render_body
+from .plan import MAX_LATE_DAYS, body_for, render_body
 
 log = logging.getLogger("aftercare.checkins")
 
@@ -204,7 +204,9 @@ def _send(
     send_id: str,
 ) -> tuple[str, str, str]:
     conv = sms_conversation(session, patient)
-    text = render_body(step.body, first_name=patient.first_name, clinic_name=clinic.name)
+    # in the language the patient is answered in (the conversation's, else their preferred one)
+    language = conv.language or patient.language or "en"
+    text = render_body(body_for(step, language), first_name=patient.first_name, clinic_name=clinic.name, language=language)
     msg = Message(
         conversation_id=conv.id,
         direction="out",

@@ -24,21 +24,22 @@ from core.clinic import clinic_today, get_clinic
 from core.conversations import ConversationService
 from core.db import now_of, session_scope
 from core.enums import Channel
-from core.models import Conversation, Message
+from core.models import Conversation, Message, Patient
 from core.outcomes import apply_screen, hand_photos_to_staff
 from core.patients import E164, by_phone
 from core.recovery import recovery_for_conversation
 from core.screening import Screener
 from core.sms.keywords import (
-    EMPTY_PROMPT,
     KEYWORD_PURPOSE,
-    PHOTO_NOTE,
     START,
     STOP,
     _opted_out,
+    empty_prompt,
     help_text,
     is_opted_out,
+    keyword_language,
     keyword_of,
+    photo_note,
     set_opt_out,
     start_text,
     stop_text,
@@ -98,6 +99,11 @@ class Stored:
     needs_turn: bool  # True: run SmsChannel.handle(message_id) in the background
     queued_replies: int = 0  # outbox rows added right away (keyword replies, prompts)
     keyword: str | None = None
+
+
+def _language(conv: Conversation, patient: Patient | None) -> str:
+    """The language of the conversation so far, else the patient's preferred one, else English."""
+    return conv.language or (patient.language if patient is not None else None) or "en"
 
 
 def _latest_conversation(session: Session, phone: str) -> Conversation | None:
@@ -173,7 +179,12 @@ class SmsChannel:
             conv = _latest_conversation(s, phone)
             new_conv = conv is None
             if conv is None:
-                conv = Conversation(channel=SMS_CHANNEL, phone=phone, patient_id=patient.id if patient else None)
+                conv = Conversation(
+                    channel=SMS_CHANNEL,
+                    phone=phone,
+                    patient_id=patient.id if patient else None,
+                    language=patient.language if patient else None,
+                )
                 s.add(conv)
                 s.flush()
             elif conv.patient_id is None and patient is not None:
@@ -206,10 +217,10 @@ class SmsChannel:
             text = (inbound.body or "").strip()
             if inbound.media_urls:
                 media.register(s, msg)  # fetched in the background, shown to staff in the inbox
-                queued += self._photos(s, conv, msg, text, opted_out)
+                queued += self._photos(s, conv, msg, text, opted_out, _language(conv, patient))
             if not text:
                 if not inbound.media_urls and not self._flooding(s, phone, msg):
-                    queued += self._reply(s, conv, msg, [EMPTY_PROMPT], opted_out=opted_out)
+                    queued += self._reply(s, conv, msg, [empty_prompt(_language(conv, patient))], opted_out=opted_out)
                 msg.status = "answered"
                 msg.processed_at = now_of(s)
                 return Stored(msg.id, conv.id, created=True, needs_turn=False, queued_replies=queued)
@@ -254,14 +265,15 @@ class SmsChannel:
         phone = conv.phone or ""
         word = re.sub(r"[^A-Za-z]", "", msg.text or "").upper()[:32] or keyword.upper()
         source = "twilio_opt_out" if advanced else "keyword"
+        language = keyword_language(msg.text)
         if keyword == STOP:
             set_opt_out(s, phone, opted_out=True, keyword=word, source=source)
-            text = stop_text(clinic.name, clinic.phone)
+            text = stop_text(clinic.name, clinic.phone, language)
         elif keyword == START:
             set_opt_out(s, phone, opted_out=False, keyword=word, source=source)
-            text = start_text(clinic.name)
+            text = start_text(clinic.name, language)
         else:
-            text = help_text(clinic.name, clinic.phone)
+            text = help_text(clinic.name, clinic.phone, language)
         msg.status = "answered"
         msg.processed_at = now_of(s)
         msg.intent = f"sms_{keyword}"
@@ -270,7 +282,7 @@ class SmsChannel:
         # keyword confirmations are the one reply an opted-out number may still get (CTIA); the dispatcher allows them
         return self._reply(s, conv, msg, [text], opted_out=False, purpose=KEYWORD_PURPOSE, author="system")
 
-    def _photos(self, s: Session, conv: Conversation, msg: Message, text: str, opted_out: bool) -> int:
+    def _photos(self, s: Session, conv: Conversation, msg: Message, text: str, opted_out: bool, language: str) -> int:
         """Photos go to staff: a routine escalation unless the text's own red flag already escalates."""
         day = recovery_for_conversation(s, conv.id, clinic_today(s, self.clock)).day
         hand_photos_to_staff(
@@ -282,7 +294,7 @@ class SmsChannel:
             caption_escalates=bool(text) and self.screener.screen(text, day).escalates,
             day=day,
         )
-        return self._reply(s, conv, msg, [PHOTO_NOTE], opted_out=opted_out)
+        return self._reply(s, conv, msg, [photo_note(language)], opted_out=opted_out)
 
     def _reply(
         self,

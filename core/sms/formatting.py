@@ -62,11 +62,26 @@ GSM_REPLACEMENTS = {
     "\u00a9": "(C)",
     "\u00b0": " degrees",
 }
+# Spanish vowels with an acute accent are not GSM-7 (é, ñ, ü, ¿ and ¡ are): one of them would send
+# the whole message as UCS-2, 67 characters a segment. Unaccented, a Spanish SMS costs the segments
+# of an English one and reads as SMS Spanish usually does.
+GSM_LETTERS = {
+    "\u00e1": "a",
+    "\u00ed": "i",
+    "\u00f3": "o",
+    "\u00fa": "u",
+    "\u00c1": "A",
+    "\u00cd": "I",
+    "\u00d3": "O",
+    "\u00da": "U",
+}
 
 
-def gsm_friendly(text: str) -> str:
-    """Replace typographic punctuation with its GSM-7 equivalent (emoji and other scripts stay)."""
-    return "".join(GSM_REPLACEMENTS.get(ch, ch) for ch in text)
+def gsm_friendly(text: str, *, letters: bool = True) -> str:
+    """Replace typographic punctuation and (``letters``) Spanish á í ó ú with GSM-7 equivalents
+    (emoji and other scripts stay). Text kept for people to read and edit keeps its letters."""
+    table = {**GSM_REPLACEMENTS, **GSM_LETTERS} if letters else GSM_REPLACEMENTS
+    return "".join(table.get(ch, ch) for ch in text)
 
 
 def is_gsm(text: str) -> bool:

@@ -32,6 +32,12 @@ START_WORDS = frozenset({"START", "UNSTOP", "YES"})
 HELP_WORDS = frozenset({"HELP", "INFO"})
 # a few unambiguous phrasings people use instead of the bare keyword
 STOP_PHRASES = frozenset({"STOPTEXTING", "STOPTEXTINGME", "STOPMESSAGINGME", "UNSUBSCRIBEME", "STOPALLMESSAGES"})
+# Spanish (issue #18): honoured like the English ones, and confirmed in Spanish. "SI" re-subscribes
+# only an opted-out number, like "YES".
+SPANISH_STOP_WORDS = frozenset({"PARAR", "PARA", "ALTO", "CANCELAR", "DETENER", "BAJA", "NOMAS", "NOMASMENSAJES"})
+SPANISH_START_WORDS = frozenset({"COMENZAR", "INICIAR", "REANUDAR", "SI"})
+SPANISH_HELP_WORDS = frozenset({"AYUDA"})
+SPANISH_KEYWORDS = SPANISH_STOP_WORDS | SPANISH_START_WORDS | SPANISH_HELP_WORDS
 KEYWORD_PURPOSE = "keyword_reply"  # outbox purpose of STOP/START/HELP confirmations
 
 
@@ -52,35 +58,57 @@ def keyword_of(body: str | None, *, opt_out_type: str | None = None, opted_out: 
     squashed = re.sub(r"[^A-Z]", "", unicodedata.normalize("NFKD", text).upper())
     if not squashed or re.search(r"[0-9?]", text):
         return None
-    if squashed in STOP_WORDS or squashed in STOP_PHRASES:
+    if squashed in STOP_WORDS or squashed in STOP_PHRASES or squashed in SPANISH_STOP_WORDS:
         return STOP
-    if squashed in HELP_WORDS:
+    if squashed in HELP_WORDS or squashed in SPANISH_HELP_WORDS:
         return HELP
-    if squashed in START_WORDS:
-        if squashed == "YES" and not opted_out:
+    if squashed in START_WORDS or squashed in SPANISH_START_WORDS:
+        if squashed in ("YES", "SI") and not opted_out:
             return None
         return START
     return None
+
+
+def keyword_language(body: str | None) -> str:
+    """The language to confirm a keyword in: Spanish for PARAR, COMENZAR, AYUDA..., else English."""
+    squashed = re.sub(r"[^A-Z]", "", unicodedata.normalize("NFKD", (body or "").strip()).upper())
+    return "es" if squashed in SPANISH_KEYWORDS else "en"
 
 
 # The words are in content/en/sms.yml (carrier keyword replies follow carrier rules: see that file).
 say = content.Area("sms", ("help", "stop", "start", "empty_message", "photo_received", "chat_link"))
 
 
-def help_text(clinic_name: str, clinic_phone: str) -> str:
-    return say("help", case="phone" if clinic_phone else None, clinic_name=clinic_name, clinic_phone=clinic_phone)
+def help_text(clinic_name: str, clinic_phone: str, language: str | None = None) -> str:
+    return say(
+        "help",
+        case="phone" if clinic_phone else None,
+        clinic_name=clinic_name,
+        clinic_phone=clinic_phone,
+        language=language or content.current_language(),
+    )
 
 
-def stop_text(clinic_name: str, clinic_phone: str) -> str:
-    return say("stop", case="phone" if clinic_phone else None, clinic_name=clinic_name, clinic_phone=clinic_phone)
+def stop_text(clinic_name: str, clinic_phone: str, language: str | None = None) -> str:
+    return say(
+        "stop",
+        case="phone" if clinic_phone else None,
+        clinic_name=clinic_name,
+        clinic_phone=clinic_phone,
+        language=language or content.current_language(),
+    )
 
 
-def start_text(clinic_name: str) -> str:
-    return say("start", clinic_name=clinic_name)
+def start_text(clinic_name: str, language: str | None = None) -> str:
+    return say("start", clinic_name=clinic_name, language=language or content.current_language())
 
 
-EMPTY_PROMPT = say("empty_message")
-PHOTO_NOTE = say("photo_received")
+def empty_prompt(language: str | None = None) -> str:
+    return say("empty_message", language=language or content.current_language())
+
+
+def photo_note(language: str | None = None) -> str:
+    return say("photo_received", language=language or content.current_language())
 
 
 # ------------------------------------------------------------------ opt-out state

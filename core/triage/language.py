@@ -22,10 +22,19 @@ _EN = frozenset(
 _WORD = re.compile(r"[a-z']+")
 
 
-def looks_spanish(text: str) -> bool:
+def word_counts(text: str) -> tuple[int, int]:
+    """How many common Spanish and English words the message has (accents optional)."""
     norm = unicodedata.normalize("NFKD", (text or "").lower())
     norm = "".join(ch for ch in norm if not unicodedata.combining(ch))
     words = _WORD.findall(norm)
-    es = sum(1 for w in words if w in _ES)
-    en = sum(1 for w in words if w in _EN)
+    return sum(1 for w in words if w in _ES), sum(1 for w in words if w in _EN)
+
+
+def looks_spanish(text: str) -> bool:
+    es, en = word_counts(text)
     return es >= 2 and es > en
+
+
+def looks_english(text: str) -> bool:
+    es, en = word_counts(text)
+    return en >= 3 and en > 2 * es

@@ -479,3 +479,40 @@ def test_a_patient_sends_a_photo_with_a_caption_and_staff_get_it(widget_app, pag
     expect(page.get_by_role("dialog")).to_be_visible()  # it was open: it stays open
     expect(page.locator(".ac-msg.ac-patient .ac-photo-label")).to_have_text("Photo sent", timeout=15_000)
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+@pytest.mark.stack
+def test_a_spanish_browser_gets_the_widget_and_the_answers_in_spanish(stack, browser, shots):
+    """Issue #18: a browser set to es-US gets the widget's own words in Spanish, a Spanish greeting,
+    and answers in Spanish from the real assistant; a Spanish red flag gets the Spanish 911 line."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 800}, locale="es-US")
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        page.goto(f"{stack.base_url}/demo")
+        spanish_launcher = page.get_by_role("button", name=re.compile(r"^Chat con"))
+        expect(spanish_launcher).to_be_visible()
+        spanish_launcher.click()
+        box = page.get_by_label("Escriba su mensaje")
+        expect(box).to_be_focused()
+        expect(box).to_have_attribute("placeholder", "Escriba su pregunta…")
+        expect(page.locator(".ac-sub")).to_contain_text("En una emergencia, llame al 911")
+        expect(page.locator(".ac-greeting")).to_contain_text("¡Hola!")
+        box.fill("hola, puedo usar maquillaje mañana?")
+        box.press("Enter")
+        expect(bot_messages(page).first).to_be_visible(timeout=30_000)
+        answer = bot_messages(page).first.inner_text()
+        assert re.search(r"maquillaje", answer, re.I) and "makeup" not in answer.lower(), answer
+        shots(page, "20-spanish-answer")
+
+        box.fill("no puedo respirar y se me esta cerrando la garganta")
+        box.press("Enter")
+        alert = page.locator(".ac-emergency")
+        expect(alert.first).to_be_visible(timeout=30_000)
+        assert "911" in alert.first.locator(".ac-text").inner_text()
+        expect(alert.first.get_by_role("link", name="Llamar al 911")).to_have_attribute("href", "tel:911")
+        shots(page, "21-spanish-emergency")
+        assert errors == []
+    finally:
+        ctx.close()

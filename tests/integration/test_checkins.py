@@ -107,6 +107,29 @@ def test_day1_goes_out_on_day1_at_the_local_sending_hour(clinic):
         assert msg.conversation_id == conv.id
 
 
+def test_a_patient_answered_in_spanish_gets_the_spanish_check_in(clinic):
+    """Issue #18: the preferred language (or the SMS conversation's) picks the step's Spanish text,
+    sent as GSM-7 (accents outside the SMS alphabet folded), within the English one's 2 segments."""
+    pid = add_patient(clinic, language="es")
+    en_id = add_patient(clinic, name="Bea", phone="+12015550101")
+    run(clinic, local(day(1), 9, 5))
+    by_patient = {}
+    with session_scope(clinic) as s:
+        for send in s.execute(select(CheckinSend)).scalars():
+            by_patient[send.patient_id] = s.get(OutboxMessage, send.outbox_id).body
+    assert by_patient[pid].startswith("Hola, Ana, le escribe Glow Test MedSpa")
+    assert "PARAR" in by_patient[pid] and checkins.is_gsm7(by_patient[pid])
+    assert checkins.sms_segments(by_patient[pid]) <= checkins.MAX_SEGMENTS
+    assert by_patient[en_id].startswith("Hi Bea")
+    # a step whose English an admin rewrote keeps no stale default Spanish on an upgrade
+    with session_scope(clinic) as s:
+        steps = {st.key: st for st in checkins.plan_steps(s)}
+        steps["day3"].body, steps["day3"].body_es = "Hi {first_name}, {clinic}: how is day 3?", None
+        steps["day7"].body_es = None
+        changed = checkins.add_default_spanish(s)
+        assert [c.key for c in changed] == ["day7"] and steps["day3"].body_es is None
+
+
 def test_nothing_before_a_steps_day_and_each_step_on_its_own_day(clinic):
     pid = add_patient(clinic)
     run(clinic, local(day(1), 10))
@@ -557,6 +580,30 @@ def test_admin_edits_a_step_with_csrf(staff_client):
     assert r.status_code == 303
     with session_scope(staff_client.factory) as s:
         assert s.get(type(step), step.id).active is False
+
+
+def test_admin_edits_the_spanish_text_beside_the_english_one(staff_client):
+    client, csrf = staff_client("admin")
+    page = client.get("/inbox/checkins").text
+    assert 'name="body_es"' in page and "PARAR" in page
+    with session_scope(staff_client.factory) as s:
+        step = next(st for st in checkins.plan_steps(s) if st.key == "day3")
+        english = step.body
+    form = {"body": english, "day": "3", "active": "on", "csrf_token": csrf}
+    r = client.post(
+        f"/inbox/checkins/steps/{step.id}",
+        data={**form, "body_es": "Hola {first_name}, ¿cómo va el día 3?"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    with session_scope(staff_client.factory) as s:
+        assert s.get(type(step), step.id).body_es == "Hola {first_name}, ¿cómo va el día 3?"
+    # emptied: Spanish patients get the English text; too long: refused like the English
+    client.post(f"/inbox/checkins/steps/{step.id}", data={**form, "body_es": ""})
+    with session_scope(staff_client.factory) as s:
+        assert s.get(type(step), step.id).body_es is None
+    r = client.post(f"/inbox/checkins/steps/{step.id}", data={**form, "body_es": "á" * 400})
+    assert r.status_code == 422
 
 
 def test_invalid_step_edits_are_refused_and_explained(staff_client):

@@ -1246,6 +1246,12 @@ def test_admins_manage_canned_replies_and_staff_insert_them_filled_in_for_the_pa
     assert "Hi Ana, could you send a photo? Glow Clinic (201) 555-0100" in page
     assert "Hola Ana, ¿puede enviar una foto?" in page
     assert '<optgroup label="English">' in page and '<optgroup label="Español">' in page
+    # a conversation answered in Spanish lists the Spanish ones first, marked (issue #18)
+    with session_scope(ib.sf) as s:
+        s.get(Conversation, seeded["conv"]).language = "es"
+    page = html.unescape(nurse.get(f"/inbox/escalations/{seeded['esc']}").text)
+    assert page.index('<optgroup label="Español (the patient\'s language)">') < page.index('<optgroup label="English">')
+    assert 'id="conversation-language"><span class="badge badge-lang">Español</span>' in page
     # but cannot change them
     assert nurse.get("/inbox/canned", follow_redirects=False).status_code in (303, 403)
     with session_scope(ib.sf) as s:

@@ -519,6 +519,38 @@ def test_help_answers_with_clinic_name_phone_and_how_to_stop(env: Env) -> None:
     assert env.assistant.calls == []
 
 
+def test_a_spanish_sms_conversation_with_parar_honoured(env: Env) -> None:
+    """Issue #18: a patient who texts in Spanish is answered in Spanish (the assistant is told so),
+    PARAR opts out like STOP with a Spanish confirmation, COMENZAR opts back in, AYUDA helps."""
+    env.sms("hola, puedo usar maquillaje mañana?")
+    env.answered(1)
+    assert env.assistant.calls[-1]["metadata"]["language"] == "es"
+    conv_language = env.q(lambda s: s.execute(select(Conversation.language)).scalar_one())
+    assert conv_language == "es"
+
+    env.sms("PARAR")
+    env.answered(2)
+    confirm = env.outbox()[-1]
+    assert confirm.purpose == "keyword_reply" and "COMENZAR" in confirm.body and "mensajes" in confirm.body
+    assert env.q(lambda s: s.execute(select(Patient).where(Patient.phone == PHONE)).scalar_one().opted_out)
+    env.sms("puedo hacer ejercicio?")  # opted out: no reply
+    env.answered(3)
+    assert env.outbox()[-1].id == confirm.id
+
+    env.sms("Comenzar")
+    env.answered(4)
+    assert "PARAR" in env.outbox()[-1].body
+    assert not env.q(lambda s: s.execute(select(Patient).where(Patient.phone == PHONE)).scalar_one().opted_out)
+    env.sms("ayuda")
+    env.answered(5)
+    help_text = env.outbox()[-1].body
+    assert "Glow Test Spa" in help_text and "911" in help_text and "PARAR" in help_text
+    # every Spanish SMS went out as GSM-7 (no accent that would cut a segment to 67 characters)
+    from core.sms import encoding_of
+
+    assert all(encoding_of(o.body) == "GSM-7" for o in env.outbox())
+
+
 def test_stop_in_a_sentence_is_a_question_and_yes_is_an_answer(env: Env) -> None:
     env.sms("when can I stop using the serum? makeup?")
     env.sms("yes")

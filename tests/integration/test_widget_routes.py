@@ -11,8 +11,10 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import make_settings
 
-WIDGET_RAW_LIMIT = 40_000
-WIDGET_GZIP_LIMIT = 12_000
+# the widget's own texts in English and Spanish (issue #18) took it from 35.3 KB raw / 10.9 KB gzipped
+# to 40.4 / 12.5 (measured 2026-12-07): a budget with room for one more language, no more
+WIDGET_RAW_LIMIT = 46_000
+WIDGET_GZIP_LIMIT = 14_000
 
 
 class _Tags(HTMLParser):
@@ -258,3 +260,59 @@ def test_widget_js_parses(client, tmp_path):
     path.write_bytes(client.get("/widget.js", headers={"Accept-Encoding": "identity"}).content)
     result = subprocess.run([node, "--check", str(path)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+# ---------------------------------------------------------------- Spanish (issue #18)
+def test_widget_js_carries_its_own_texts_in_english_and_spanish(client):
+    """The widget's words come from content/<language>/widget_ui.yml, inside the script (they must
+    show when the server is unreachable), every English key in Spanish too."""
+    import json
+
+    from core import content
+
+    source = client.get("/widget.js").text
+    assert "/*AC_STRINGS*/null" not in source
+    start = source.index("var STRINGS = ") + len("var STRINGS = ")
+    table, _ = json.JSONDecoder().raw_decode(source[start:])
+    assert set(table) == {"en", "es"} and set(table["es"]) == set(table["en"])
+    assert table["es"]["placeholder"] == content.default().template("widget_ui", "placeholder", language="es")
+    assert "911" in table["es"]["subtitle_bot"] and "911" in table["es"]["too_many"]
+
+
+def test_widget_config_and_session_follow_the_browser_language(client, app_with_fakes):
+    from core.db import session_scope
+    from core.models import Conversation
+
+    es = client.get("/api/v1/chat/config", params={"lang": "es-US"}).json()
+    assert es["language"] == "es" and es["greeting"].startswith("¡Hola!")
+    en = client.get("/api/v1/chat/config", params={"lang": "fr-FR"}).json()
+    assert en["language"] == "en" and en["greeting"].startswith("Hi!")
+    sid = client.post("/api/v1/chat/sessions", json={"language": "es-MX"}).json()["session_id"]
+    with session_scope(app_with_fakes.state.container.session_factory) as s:
+        conv = s.query(Conversation).filter_by(session_key=sid).one()
+        assert conv.language == "es"
+    assert client.post("/api/v1/chat/sessions", json={"language": "x" * 40}).status_code == 422
+
+
+def test_a_patient_who_prefers_spanish_gets_the_chat_page_in_spanish(client, auth_headers):
+    r = client.post(
+        "/api/v1/patients",
+        json={"first_name": "Lucía", "phone": "+12015550177", "language": "es", "treatments": []},
+        headers=auth_headers,
+    )
+    assert r.status_code == 201, r.text
+    token = r.json()["chat_token"]
+    parsed = assert_csp_safe(client.get(f"/chat/{token}").text)
+    (script,) = [a for t, a in parsed.tags if t == "script"]
+    assert script["data-lang"] == "es" and script["data-greeting"].startswith("¡Hola, Lucía!")
+    # a browser asking for Spanish gets the Spanish greeting too, without a preference on file
+    other = create_patient(client, auth_headers, first_name="Ana", phone="+12015550178")
+    page = client.get(f"/chat/{other['chat_token']}", headers={"Accept-Language": "es-US,es;q=0.9,en;q=0.8"}).text
+    (script,) = [a for t, a in assert_csp_safe(page).tags if t == "script"]
+    assert script["data-greeting"].startswith("¡Hola, Ana!") and "data-lang" not in script
+    assert (
+        client.post(
+            "/api/v1/patients", json={"first_name": "X", "phone": "+12015550179", "language": "fr"}, headers=auth_headers
+        ).status_code
+        == 422
+    )

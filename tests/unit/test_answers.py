@@ -9,7 +9,6 @@ import pytest
 
 from core import timeline as tl
 from core.answers import (
-    ASK_DATE_TODAY,
     DAY_AWARE_TOPICS,
     ClinicInfo,
     answer,
@@ -18,6 +17,7 @@ from core.answers import (
     no_guidance,
     passed_to_team,
     reassure,
+    say,
 )
 from core.topics import TOPIC_IDS
 
@@ -101,7 +101,7 @@ def test_general_answer_carries_the_facts(topic: str) -> None:
 @pytest.mark.parametrize("topic", sorted(DAY_AWARE_TOPICS - {"my_recovery_day"}))
 def test_unknown_day_offers_to_personalise(topic: str) -> None:
     replies = answer(topic, None, channel="sms", clinic=CLINIC)
-    assert replies[-1].text == ASK_DATE_TODAY
+    assert replies[-1].text == say("date_hint")
 
 
 def test_clinic_details_come_from_clinic_info() -> None:

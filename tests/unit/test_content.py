@@ -39,7 +39,10 @@ def test_the_content_folder_loads_and_every_language_covers_the_english_keys() -
     assert {"answers", "triage", "conversation", "sms", "checkins", "webchat"} <= {a for _, a in c._files}
     assert c.languages("triage") == {"en", "es"}
     assert c.keys("triage", "es") == c.keys("triage", "en")
-    assert c.languages("answers") == {"en"}
+    # issue #18: every area a patient reads is in Spanish too, key for key
+    for area in ("answers", "triage", "conversation", "sms", "checkins", "webchat", "topics", "widget_ui"):
+        assert c.languages(area) == {"en", "es"}, area
+        assert c.keys(area, "es") == c.keys(area, "en"), area
 
 
 def test_the_content_folder_is_found_from_any_working_directory(tmp_path: Path) -> None:
@@ -240,6 +243,8 @@ def test_the_renderer_is_pure() -> None:
     imported |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
     assert imported <= {
         "__future__",
+        "contextlib",  # speaking(): the turn's language, per thread and task
+        "contextvars",
         "functools",
         "string",
         "collections.abc",

@@ -16,8 +16,8 @@ from core.spool import Spool
 from tests.fakes import FakeAssistant
 
 
-@pytest.fixture
-def service(session_factory, fixed_clock: FixedClock, tmp_path):
+def make_service(session_factory, clock: FixedClock, tmp_path, assistant, timeout_s: float, **kw) -> ConversationService:
+    """The service on a clinic with a name, a phone and an on-call phone, in front of ``assistant``."""
     from core.clinic import get_clinic
 
     with session_scope(session_factory) as s:
@@ -25,12 +25,18 @@ def service(session_factory, fixed_clock: FixedClock, tmp_path):
         c.name, c.phone, c.oncall_phone = "Test Clinic", "+12015550199", "+12015550198"
     return ConversationService(
         session_factory=session_factory,
-        assistant=FakeAssistant({"makeup": ("makeup", "No makeup for at least 24 hours.")}),
-        clock=fixed_clock,
+        assistant=assistant,
+        clock=clock,
         spool=Spool(tmp_path / "spool.jsonl"),
-        assistant_timeout_s=1.0,
-        public_url="http://test",
+        assistant_timeout_s=timeout_s,
+        **kw,
     )
+
+
+@pytest.fixture
+def service(session_factory, fixed_clock: FixedClock, tmp_path):
+    assistant = FakeAssistant({"makeup": ("makeup", "No makeup for at least 24 hours.")})
+    return make_service(session_factory, fixed_clock, tmp_path, assistant, 1.0, public_url="http://test")
 
 
 def new_conversation(factory, *, channel="web", treated_on: date | None = None, phone="+12015550123") -> str:
@@ -180,27 +186,16 @@ def test_database_down_still_screens_and_spools(service, session_factory):
 @pytest.fixture
 def with_actions(session_factory, fixed_clock: FixedClock, tmp_path):
     """The service in front of the real Rasa actions (intents by keyword): the whole turn contract."""
-    from core.clinic import get_clinic
     from tests.fakes import ActionsAssistant
 
-    with session_scope(session_factory) as s:
-        c = get_clinic(s)
-        c.name, c.phone, c.oncall_phone = "Test Clinic", "+12015550199", "+12015550198"
-    return ConversationService(
-        session_factory=session_factory,
-        assistant=ActionsAssistant(
-            {
-                "person": "talk_to_staff",
-                "makeup": "makeup",
-                "feels odd": "symptom_report",
-                "red": "symptom_report",
-                "ago": "inform_treatment_date",
-            }
-        ),
-        clock=fixed_clock,
-        spool=Spool(tmp_path / "spool.jsonl"),
-        assistant_timeout_s=5.0,
-    )
+    intents = {
+        "person": "talk_to_staff",
+        "makeup": "makeup",
+        "feels odd": "symptom_report",
+        "red": "symptom_report",
+        "ago": "inform_treatment_date",
+    }
+    return make_service(session_factory, fixed_clock, tmp_path, ActionsAssistant(intents), 5.0)
 
 
 def test_a_hand_off_the_action_asks_for_is_stored_by_the_service(with_actions, session_factory):
@@ -332,3 +327,63 @@ def test_the_callback_question_speaks_the_patients_language(service, session_fac
     conv = anonymous_web(session_factory)
     result = say(service, conv, "me sale pus de la mejilla y tengo costras amarillas")
     assert result.escalation and "número de teléfono" in result.replies[-1].text
+
+
+# ---------------------------------------------------------------------- language (issue #18)
+@pytest.fixture
+def bilingual(session_factory, fixed_clock: FixedClock, tmp_path):
+    """The service in front of the real Rasa actions, with Spanish keywords too."""
+    from tests.fakes import ActionsAssistant
+
+    intents = {"makeup": "makeup", "maquillaje": "makeup", "ago": "inform_treatment_date"}
+    return make_service(session_factory, fixed_clock, tmp_path, ActionsAssistant(intents), 5.0)
+
+
+def _language(factory, conv_id: str) -> str | None:
+    with session_scope(factory) as s:
+        return s.get(Conversation, conv_id).language
+
+
+def test_a_patient_who_writes_in_spanish_is_answered_in_spanish(bilingual, session_factory, fixed_clock):
+    conv = new_conversation(session_factory, treated_on=fixed_clock.today().replace(day=23))
+    result = say(bilingual, conv, "hola, puedo usar maquillaje mañana?")
+    assert bilingual.assistant.calls[-1]["metadata"]["language"] == "es"
+    text = " ".join(r.text for r in result.replies)
+    assert "maquillaje" in text.lower() and "makeup" not in text.lower()
+    assert _language(session_factory, conv) == "es"
+    # "ok" and a bare number keep the conversation in Spanish; English words switch it back
+    say(bilingual, conv, "ok")
+    assert _language(session_factory, conv) == "es"
+    result = say(bilingual, conv, "sorry, can you tell me about makeup again in english")
+    assert _language(session_factory, conv) == "en"
+
+
+def test_asking_for_spanish_switches_and_is_confirmed_without_the_assistant(bilingual, session_factory):
+    conv = new_conversation(session_factory)
+    result = say(bilingual, conv, "¿puede contestar en español?")
+    assert bilingual.assistant.calls == []
+    assert [r.text for r in result.replies] == [
+        "Claro, a partir de ahora le respondo en español. ¿Qué le gustaría saber sobre el cuidado después de su tratamiento?"
+    ]
+    assert _language(session_factory, conv) == "es"
+    result = say(bilingual, conv, "English please")
+    assert result.replies[0].text.startswith("Sure, I'll answer in English")
+    assert _language(session_factory, conv) == "en"
+
+
+def test_the_preferred_language_on_file_starts_the_conversation(bilingual, session_factory, fixed_clock):
+    conv = new_conversation(session_factory, treated_on=fixed_clock.today().replace(day=23))
+    with session_scope(session_factory) as s:
+        s.get(Conversation, conv).patient.language = "es"
+    say(bilingual, conv, "makeup?")  # one word: too little to tell, so the preference decides
+    assert bilingual.assistant.calls[-1]["metadata"]["language"] == "es"
+
+
+def test_a_spanish_red_flag_in_an_english_conversation_gets_the_spanish_safety_reply(service, session_factory):
+    conv = new_conversation(session_factory, treated_on=date(2026, 11, 23))
+    say(service, conv, "can I wear makeup tomorrow?")
+    assert _language(session_factory, conv) in (None, "en")
+    result = say(service, conv, "me sale pus de la mejilla y tengo costras amarillas")
+    assert result.escalation and result.escalation["level"] == "urgent"
+    assert result.replies[0].text.startswith("Gracias por avisarnos") and "911" in result.replies[0].text
+    assert _language(session_factory, conv) == "es"

@@ -21,6 +21,7 @@ from core.sms import (
     encoding_of,
     format_sms,
     is_opted_out,
+    keyword_language,
     keyword_of,
     plain_text,
     segment_count,
@@ -86,6 +87,35 @@ def test_questions_and_sentences_are_not_keywords(body: str) -> None:
     assert keyword_of(body) is None
 
 
+@pytest.mark.parametrize(
+    "body, want",
+    [
+        ("PARAR", STOP),
+        ("parar", STOP),
+        ("Alto.", STOP),
+        ("cancelar", STOP),
+        ("BAJA", STOP),
+        ("No más", STOP),
+        ("COMENZAR", START),
+        ("iniciar", START),
+        ("AYUDA", HELP),
+        ("ayuda!", HELP),
+    ],
+)
+def test_spanish_keywords_are_honoured_and_confirmed_in_spanish(body: str, want: str) -> None:
+    """Issue #18: PARAR, ALTO, CANCELAR... like STOP; COMENZAR like START; AYUDA like HELP."""
+    assert keyword_of(body) == want
+    assert keyword_language(body) == "es"
+
+
+def test_si_restarts_only_an_opted_out_number_and_english_keywords_are_confirmed_in_english() -> None:
+    assert keyword_of("si") is None and keyword_of("Sí", opted_out=True) == START
+    assert keyword_language("STOP") == "en" and keyword_language("help") == "en"
+    # Spanish sentences are not keywords either
+    for body in ("¿puedo parar el retinol?", "ayuda, tengo la cara hinchada", "quiero cancelar mi cita"):
+        assert keyword_of(body) is None
+
+
 def test_twilio_opt_out_type_wins() -> None:
     assert keyword_of("ARRET", opt_out_type="STOP") == STOP
     assert keyword_of("anything", opt_out_type="start") == START
@@ -116,6 +146,17 @@ def test_typographic_punctuation_is_made_gsm() -> None:
     out = plain_text("It\u2019s \u201cnormal\u201d \u2013 days 1\u20133\u2026 don\u2019t worry\u00a0today")
     assert out == "It's \"normal\" - days 1-3... don't worry today"
     assert encoding_of(out) == "GSM-7"
+
+
+def test_spanish_sms_costs_the_segments_of_gsm_7() -> None:
+    """Issue #18: one á would make a whole reply UCS-2 (67 characters a segment). á í ó ú lose the
+    accent on SMS; ñ, é, ü, ¿ and ¡ are GSM-7 and stay."""
+    text = "¿Cómo está su piel? Un poco de enrojecimiento es normal; úselo así. Señal: pingüino, Ángel, Él."
+    out = plain_text(text)
+    assert out == "¿Como esta su piel? Un poco de enrojecimiento es normal; uselo asi. Señal: pingüino, Angel, Él."
+    assert encoding_of(out) == "GSM-7"
+    long = "Después de su tratamiento, evite el sol directo y use protector solar todos los días. " * 3
+    assert segment_count(long) == 4 and segment_count(plain_text(long)) == 2
 
 
 def test_segments_for_gsm_and_ucs2() -> None:

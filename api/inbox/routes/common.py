@@ -105,6 +105,7 @@ def escalation_row(e: Escalation, *, now: datetime, names: dict[str, str], tz: Z
         "channel": conv.channel if conv else "",
         "channel_label": CHANNEL_LABELS.get(conv.channel, conv.channel) if conv else "",
         "takeover": bool(conv and conv.staff_takeover),
+        "language": (conv.language if conv else None) or (e.patient.language if e.patient else None),
         "reason": e.reason,
         "recovery_day": e.recovery_day,
         "created_at": created.isoformat(),

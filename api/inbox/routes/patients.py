@@ -15,6 +15,7 @@ from core import inbox as inbox_service
 from core import patients as patient_service
 from core import recovery
 from core.clinic import clinic_today
+from core.language import LANGUAGE_NAMES
 from core.models import Patient
 from core.timeline import days_since
 
@@ -125,6 +126,7 @@ def patient_page(
             "chat_link_expired": patient_service.chat_link_expired(patient, container.clock.now()),
             "day": day,
             "today": today,
+            "language_names": LANGUAGE_NAMES,
             "channel_labels": CHANNEL_LABELS,
             "level_labels": LEVEL_LABELS,
             "status_labels": STATUS_LABELS,
@@ -145,6 +147,22 @@ def send_chat_link(
         return go(f"/inbox/patients/{patient.id}", error="link_not_sent")
     audit_action(session, staff, "patient.chat_link_sent", "patient", patient.id)
     return go(f"/inbox/patients/{patient.id}", done="link_sent")
+
+
+@router.post("/inbox/patients/{patient_id}/language", dependencies=[CSRF])
+def set_language(
+    patient_id: str, request: Request, staff: CurrentStaff, session: SessionDep, language: str = Form("")
+) -> Response:
+    """The patient's preferred language: texts, check-ins and the chat start in it (empty: detect it)."""
+    patient = session.get(Patient, patient_id[:64])
+    if patient is None:
+        return not_found(request, "patient")
+    try:
+        patient.language = patient_service.preferred_language(language[:16])
+    except patient_service.PatientError:
+        return go(f"/inbox/patients/{patient.id}", error="bad_language")
+    audit_action(session, staff, "patient.language", "patient", patient.id, detail=f"language={patient.language or '-'}")
+    return go(f"/inbox/patients/{patient.id}", done="language_saved")
 
 
 @router.post("/inbox/patients/{patient_id}/treatments", dependencies=[CSRF])

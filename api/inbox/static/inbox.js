@@ -275,8 +275,13 @@
       c2.appendChild(document.createTextNode(" "));
       c2.appendChild(el("span", { className: "badge badge-waiting" }, "waiting for a reply"));
     }
-    var sub = r.channel_label + (r.takeover ? " · taken over" : "") + (r.recovery_day !== null && r.recovery_day !== undefined ? " · day " + r.recovery_day : "");
-    c2.appendChild(el("div", { className: "muted small" }, sub));
+    var sub = el("div", { className: "muted small" }, r.channel_label);
+    if (r.language === "es") {
+      sub.appendChild(document.createTextNode(" · "));
+      sub.appendChild(el("span", { className: "badge badge-lang" }, "ES"));
+    }
+    sub.appendChild(document.createTextNode((r.takeover ? " · taken over" : "") + (r.recovery_day !== null && r.recovery_day !== undefined ? " · day " + r.recovery_day : "")));
+    c2.appendChild(sub);
     var c3 = el("td", { className: "c-reason" }, r.reason);
     var c4 = el("td", { className: "c-age" });
     c4.appendChild(el("span", { className: "badge badge-age" + (r.stale ? " stale" : ""), "data-created": r.created_at }, r.age));
