@@ -37,15 +37,38 @@ RANK = {"none": 0, "routine": 1, "urgent": 2, "emergency": 3}
 # and first blind sets, 0.97 on the 649-question blind set; not met, docs/nlu-pipeline.md).
 # Measured 2026-11-29 through this script: held-out 0.979 (worst topic 11 of 13), first blind 0.997,
 # new blind 0.921 (worst topic 14 of 18). make eval and tests/integration/test_eval.py read this.
-TOPIC_FLOORS = {"nlu_holdout.yml": (0.95, 0.84), "nlu_blind.yml": (0.95, 0.80), "nlu_blind600.yml": (0.90, 0.70)}
+# Spanish (issue #18): the frozen blind Spanish set, 740 questions, measured through this path
+# 0.927 on 2026-12-07 (worst topic 0.75; the NLU alone 0.964), guarded at 0.90 / 0.65.
+TOPIC_FLOORS = {
+    "nlu_holdout.yml": (0.95, 0.84),
+    "nlu_blind.yml": (0.95, 0.80),
+    "nlu_blind600.yml": (0.90, 0.70),
+    "nlu_blind_es.yml": (0.90, 0.65),
+}
 # Frozen blind sets: their messages are never printed (reading them would be tuning on them).
-QUIET_SETS = {"nlu_blind600.yml"}
+QUIET_SETS = {"nlu_blind600.yml", "nlu_blind_es.yml"}
 # Questions the clinic's guide does not answer (topic null): the share answered with a topic anyway
 # (an answer to another question, or a hand-off that names the wrong request) must stay at most this.
 OUT_OF_GUIDE_SET = "nlu_out_of_guide_blind.yml"
 OUT_OF_GUIDE_MAX_WRONG = 0.05
 # topics that are an honest reply to a question the assistant cannot answer
 HONEST_TOPICS = {None, "talk_to_staff"}  # not our vocabulary: eval bookkeeping
+
+
+# Multi-turn conversations in Spanish (issue #18), one web chat session each: every turn's topic,
+# escalation and reply language. A frozen blind set: counts only.
+CONVERSATION_SET = "conversations_es.yml"
+CONVERSATIONS_MIN_PASSED = 30
+
+
+def score_conversations(base: str, token: str) -> bool:
+    from scripts.eval_conversations import run_conversations, summary
+
+    items = yaml.safe_load((ROOT / "tests" / "data" / CONVERSATION_SET).read_text(encoding="utf-8"))
+    results = run_conversations(base, token, items, "es")
+    print(f"\n== conversations: tests/data/{CONVERSATION_SET} (at least {CONVERSATIONS_MIN_PASSED} must pass)")
+    print(summary(results, quiet=True))
+    return sum(r["ok"] for r in results) >= CONVERSATIONS_MIN_PASSED
 
 
 def score_out_of_guide(base: str) -> bool:
@@ -135,7 +158,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--url")
     ap.add_argument("--token")
-    ap.add_argument("--only", choices=["topics", "triage"])
+    ap.add_argument("--only", choices=["topics", "triage", "conversations"])
     args = ap.parse_args()
     stack = None
     base, token = args.url, args.token
@@ -181,6 +204,8 @@ def main() -> int:
                 )
                 ok = ok and rc == 0
             ok = score_out_of_guide(base) and ok
+        if args.only in (None, "conversations"):
+            ok = score_conversations(base, token or "") and ok
         if args.only in (None, "triage"):
             for name in ("triage_set.yml", "triage_holdout.yml", "triage_blind_en.yml", "triage_blind_es.yml"):
                 path = ROOT / "tests" / "data" / name

@@ -94,6 +94,11 @@ def rasa_model_predictor(model_path: str | Path, topic_ids: Iterable[str]):
     logging.getLogger("rasa").setLevel(logging.ERROR)
     from rasa.core.agent import Agent
     from rasa.model import get_local_model
+    from rasa.utils.log_utils import configure_structlog
+
+    # Rasa's structured log prints every parsed text at debug level: a frozen blind set must stay
+    # unread by whoever tunes on the other sets, so only warnings and errors get through
+    configure_structlog(logging.WARNING)
 
     topics = set(topic_ids)
     started = time.perf_counter()

@@ -46,8 +46,16 @@ NLU_SKIP_INTENTS = {"symptom_report"}
 NLU_FALSE_ALARM_BUDGET = 0.01  # ordinary questions and chat escalated by the model
 
 
+# The Spanish NLU files (issue #18) are left out: retrained with them as ordinary traffic, the model's
+# thresholds moved and the frozen blind Spanish set's missed red flags went from 6 to 8 of 250
+# (2026-12-07); a missed red flag costs more than the language head gains (it already told the
+# languages apart on 1,249 labelled messages with no error: scripts/eval_language.py).
+NLU_LEFT_OUT = ("spanish",)
+
+
 def training_files() -> list[Path]:
-    return sorted(TRAIN_DIR.glob("*.yml")) + EXTRA_TRAIN + sorted(NLU_DIR.glob("*.yml"))
+    nlu = [p for p in sorted(NLU_DIR.glob("*.yml")) if not p.stem.startswith(NLU_LEFT_OUT)]
+    return sorted(TRAIN_DIR.glob("*.yml")) + EXTRA_TRAIN + nlu
 
 
 def nlu_items(paths: list[Path]) -> list[dict[str, Any]]:
@@ -60,6 +68,7 @@ def nlu_items(paths: list[Path]) -> list[dict[str, Any]]:
 
     out: list[dict[str, Any]] = []
     for p in paths:
+        lang = "es" if p.stem.startswith("spanish") else "en"  # should a Spanish file ever be read here
         for block in (yaml.safe_load(p.read_text(encoding="utf-8")) or {}).get("nlu", []):
             intent = block.get("intent")
             if not intent or intent in NLU_SKIP_INTENTS:
@@ -76,7 +85,7 @@ def nlu_items(paths: list[Path]) -> list[dict[str, Any]]:
                 res = screen(text, day)
                 if res.level is not Level.NONE or res.needs_day:
                     continue  # it mentions something the policy escalates or that depends on the day
-                out.append({"text": text, "day": day, "expect": "none", "lang": "en", "style": f"nlu:{intent}", "source": "nlu"})
+                out.append({"text": text, "day": day, "expect": "none", "lang": lang, "style": f"nlu:{intent}", "source": "nlu"})
     return out
 
 

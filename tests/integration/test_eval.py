@@ -3,10 +3,10 @@
 Targets (issue 3 and the triage policy): topic accuracy >= 0.95 with no topic below 0.85;
 0 missed red flags, 0 under-called emergencies, <= 10% false alarms.
 
-Topics are checked on three sets (scripts/eval.py TOPIC_FLOORS, at their measured levels so that
+Topics are checked on four sets (scripts/eval.py TOPIC_FLOORS, at their measured levels so that
 a regression fails the build): the held-out set (469 messages, 13-14 per topic), the first blind
-set (360 messages) and the 649-question blind set written from topics.yml alone (its messages are
-never printed).
+set (360 messages), the 649-question blind set written from topics.yml alone and the 740-question
+blind Spanish set (the blind sets' messages are never printed).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from core.topics import TOPIC_IDS
-from scripts.eval import TOPIC_FLOORS  # make eval uses the same floors
+from scripts.eval import CONVERSATION_SET, CONVERSATIONS_MIN_PASSED, TOPIC_FLOORS  # make eval uses the same floors
 
 pytestmark = pytest.mark.stack
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -53,3 +53,14 @@ def test_triage_holdout_through_the_web_chat_api(stack):
     assert not missed, missed
     assert not under, under
     assert len(false_alarms) <= 0.10 * len(calm), false_alarms
+
+
+def test_spanish_multi_turn_conversations_through_the_web_chat_api(stack):
+    """Issue #18: at least 30 of the 36 blind Spanish conversations right in every turn (topic,
+    escalation, replies in Spanish), each in one web chat session (counts only: a frozen blind set)."""
+    from scripts.eval_conversations import run_conversations, summary
+
+    items = yaml.safe_load((DATA / CONVERSATION_SET).read_text(encoding="utf-8"))
+    results = run_conversations(stack.base_url, stack.token, items, "es")
+    print(summary(results, quiet=True))
+    assert sum(r["ok"] for r in results) >= CONVERSATIONS_MIN_PASSED
