@@ -237,3 +237,59 @@ def test_describe_target() -> None:
 def test_a_question_about_a_day_is_not_a_treatment_date(text: str, expected: date | None) -> None:
     """The API reads the message after "when was your treatment?" with this function."""
     assert parse_treatment_date(text, WED) == expected
+
+
+# ------------------------------------------------------------------ Spanish (issue #18)
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("el lunes", ago(2)),
+        ("me lo hice el lunes", ago(2)),
+        ("el lunes pasado", ago(2)),
+        ("hace 3 días", ago(3)),
+        ("hace tres dias", ago(3)),
+        ("hace un par de dias", ago(2)),
+        ("hace una semana", ago(7)),
+        ("antier", ago(2)),
+        ("anteayer", ago(2)),
+        ("ayer", ago(1)),
+        ("hoy", WED),
+        ("el 20 de noviembre", date(2026, 11, 20)),
+        ("20 de nov", date(2026, 11, 20)),
+        ("fue el 23", date(2026, 11, 23)),
+        ("el 3 de diciembre", date(2025, 12, 3)),  # a past date: last year's
+    ],
+)
+def test_spanish_treatment_dates(text: str, expected: date) -> None:
+    assert parse_treatment_date(text, WED) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("puedo usar maquillaje mañana?", ago(-1)),
+        ("mñn puedo ir al gym?", ago(-1)),
+        ("pasado mañana", ago(-2)),
+        ("el sábado", date(2026, 11, 28)),
+        ("el proximo lunes", date(2026, 11, 30)),
+        ("el lunes que viene", date(2026, 11, 30)),
+        ("esta noche", WED),
+        ("este fin de semana", date(2026, 11, 28)),
+        ("en 2 dias", ago(-2)),
+        ("el 30 de noviembre", date(2026, 11, 30)),
+    ],
+)
+def test_spanish_days_asked_about(text: str, expected: date) -> None:
+    assert find_target_date(text, WED) == expected
+
+
+def test_spanish_both_at_once_and_recovery_days() -> None:
+    assert extract_dates("me lo hice el lunes, puedo hacer ejercicio el sábado?", WED) == (MON, date(2026, 11, 28))
+    assert mentions_treatment_date("hace 2 dias me lo hicieron")
+    assert asked_day_number("puedo usar maquillaje el día 5?") == 5
+    assert asked_day_number("estoy en el dia 4") is None  # stated, not asked
+    # English words that look Spanish are left alone
+    assert parse_treatment_date("once a day", WED) is None and find_target_date("I work out once a week", WED) is None
+    assert describe_target(date(2026, 11, 28), WED, "es") == "sábado"
+    assert describe_target(date(2026, 12, 20), WED, "es") == "20 de diciembre"
+    assert describe_target(date(2026, 12, 20), WED) == "Dec 20"
