@@ -31,7 +31,7 @@ LANGUAGE_NAMES = {ENGLISH: "English", SPANISH: "Español"}
 
 _WORDS = re.compile(r"[a-z]+")
 # one-word messages that are Spanish whatever the model says
-_SPANISH_ALONE = frozenset("hola gracias buenas buenos buenas adios ayuda porfa porfavor si claro vale oiga disculpe".split())
+_SPANISH_ALONE = frozenset("hola gracias buenas buenos adios ayuda porfa porfavor si claro vale oiga disculpe".split())
 # Spanish words no English message uses: in a short message with no English word, they decide
 # ("que es microneedling", "ola k ase"), where the model's language head (trained on sentences,
 # for the safety reply) reads the English loan words and says English.
@@ -61,6 +61,13 @@ _TO_ENGLISH = re.compile(
     r"|\b(?:ingles|english)\s+(?:por\s*fa\w*|please|pls|plz)\b"
     r"|\b(?:habla\w*|speak\w*)\s+(?:ingles|english)\b"
     r"|^\W*(?:ingles|english)\W*$"
+)
+
+
+# the words around a request that ask for nothing else ("¿me puede contestar en español, por favor?")
+_REQUEST_WORDS = frozenset(
+    """por favor porfa please pls plz puede puedes podria contestar responder me you can could answer reply
+    escribir hablar talk do si yes ok""".split()
 )
 
 
@@ -117,34 +124,8 @@ def decide(
     """This turn's language (see the module's docstring for the order)."""
     asked = requested(text)
     if asked is not None:
-        rest = [w for w in _WORDS.findall(_plain(_TO_SPANISH.sub(" ", _TO_ENGLISH.sub(" ", _plain(text)))))]
-        filler = {
-            "por",
-            "favor",
-            "porfa",
-            "please",
-            "pls",
-            "plz",
-            "puede",
-            "puedes",
-            "podria",
-            "contestar",
-            "responder",
-            "me",
-            "you",
-            "can",
-            "could",
-            "answer",
-            "reply",
-            "escribir",
-            "hablar",
-            "talk",
-            "do",
-            "si",
-            "yes",
-            "ok",
-        }
-        return Decision(asked, switched=True, only_a_request=all(w in filler for w in rest))
+        rest = _WORDS.findall(_TO_SPANISH.sub(" ", _TO_ENGLISH.sub(" ", _plain(text))))
+        return Decision(asked, switched=True, only_a_request=all(w in _REQUEST_WORDS for w in rest))
     found = detected(text, model_language)
     if found is not None:
         return Decision(found)
