@@ -79,36 +79,32 @@ def keyword_language(body: str | None) -> str:
 say = content.Area("sms", ("help", "stop", "start", "empty_message", "photo_received", "chat_link"))
 
 
+def _content_text(key: str, language: str | None, clinic_phone: str | None = None, **values: str) -> str:
+    """One of these replies in ``language`` (default: the language being spoken); with the clinic's
+    phone when there is one."""
+    if clinic_phone is not None:
+        values.update(case="phone" if clinic_phone else None, clinic_phone=clinic_phone)  # type: ignore[arg-type]
+    return say(key, **values) if language is None else say(key, language=language, **values)
+
+
 def help_text(clinic_name: str, clinic_phone: str, language: str | None = None) -> str:
-    return say(
-        "help",
-        case="phone" if clinic_phone else None,
-        clinic_name=clinic_name,
-        clinic_phone=clinic_phone,
-        language=language or content.current_language(),
-    )
+    return _content_text("help", language, clinic_phone, clinic_name=clinic_name)
 
 
 def stop_text(clinic_name: str, clinic_phone: str, language: str | None = None) -> str:
-    return say(
-        "stop",
-        case="phone" if clinic_phone else None,
-        clinic_name=clinic_name,
-        clinic_phone=clinic_phone,
-        language=language or content.current_language(),
-    )
+    return _content_text("stop", language, clinic_phone, clinic_name=clinic_name)
 
 
 def start_text(clinic_name: str, language: str | None = None) -> str:
-    return say("start", clinic_name=clinic_name, language=language or content.current_language())
+    return _content_text("start", language, clinic_name=clinic_name)
 
 
 def empty_prompt(language: str | None = None) -> str:
-    return say("empty_message", language=language or content.current_language())
+    return _content_text("empty_message", language)
 
 
 def photo_note(language: str | None = None) -> str:
-    return say("photo_received", language=language or content.current_language())
+    return _content_text("photo_received", language)
 
 
 # ------------------------------------------------------------------ opt-out state
