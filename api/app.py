@@ -46,6 +46,7 @@ from core.screening import Screener, load_screener
 from core.settings import PROJECT_ROOT, Settings, load_settings
 from core.sms import SmsChannel
 from core.spool import Spool
+from core.turn_lock import turn_locks_for
 
 log = logging.getLogger("aftercare.app")
 STATIC_DIR = PROJECT_ROOT / "api" / "static"
@@ -188,6 +189,8 @@ def create_app(
         public_url=settings.public_url,
         # the red-flag screen: the lexicon, raised by the learned model (loaded once per process)
         screener=screener or load_screener(settings.triage_model, settings.triage_threads),
+        # one turn at a time per conversation: advisory locks on PostgreSQL (every replica), else in-process
+        turn_locks=turn_locks_for(settings.database_url, wait_s=2 * settings.rasa_timeout_s + 15),
     )
     sender = sms_sender if sms_sender is not None else make_sender(settings)
     # while the database is down, on-call is paged through the sender directly (no outbox row)
@@ -230,6 +233,7 @@ def create_app(
             if isinstance(assistant, RasaAssistant):  # its HTTP client (fakes have nothing to close)
                 with contextlib.suppress(Exception):
                     await assistant.aclose()
+            conversations.turn_locks.close()
             engine.dispose()
 
     app = FastAPI(

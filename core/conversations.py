@@ -41,6 +41,7 @@ from core.spool import Spool
 from core.topics import TOPIC_IDS
 from core.triage import Level, TriageResult
 from core.turn import TurnContext, embedding_key
+from core.turn_lock import TurnLocks, conversation_of, waiting_before
 
 log = logging.getLogger("aftercare.conversations")
 
@@ -134,8 +135,11 @@ class ConversationService:
         assistant_timeout_s: float = 8.0,
         public_url: str = "",
         screener: Screener | None = None,
+        turn_locks: TurnLocks | None = None,
     ) -> None:
         self.session_factory = session_factory
+        # one turn at a time per conversation, across replicas on PostgreSQL (core/turn_lock.py)
+        self.turn_locks = turn_locks or TurnLocks()
         self.screener = screener or Screener()
         # Paging while the database is down: the SMS sender (set by the SMS channel's set-up) and the
         # clinic's on-call number and name as last read from the database.
@@ -190,7 +194,20 @@ class ConversationService:
 
     # ------------------------------------------------------------------ process
     async def process(self, message_id: str) -> TurnResult:
-        """Answer one stored inbound message (idempotent: an answered message is not answered again)."""
+        """Answer one stored inbound message (idempotent: an answered message is not answered again).
+
+        Under the conversation's turn lock; the conversation's earlier messages still waiting are
+        answered first, so the patient's turns are answered in the order they were sent, whichever
+        request or replica got there first. (SMS turns come through core.sms.channel, which holds
+        the lock itself and calls :meth:`process_held`.)"""
+        conversation_id = await asyncio.to_thread(conversation_of, self.session_factory, message_id)
+        async with self.turn_locks.hold(conversation_id):
+            for earlier in await asyncio.to_thread(waiting_before, self.session_factory, message_id):
+                await self.process_held(earlier)
+            return await self.process_held(message_id)
+
+    async def process_held(self, message_id: str) -> TurnResult:
+        """:meth:`process` for a caller that holds the conversation's turn lock."""
         plan = await asyncio.to_thread(self._prepare, message_id)
         if isinstance(plan, TurnResult):
             return plan

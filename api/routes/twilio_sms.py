@@ -91,7 +91,9 @@ def schedule(container: Container, message_id: str, conversation_id: str, *, all
 
 
 async def _turn(container: Container, rt: SmsRuntime, message_id: str, conversation_id: str, allow_stale: bool) -> None:
-    # one turn at a time per conversation, in arrival order (asyncio.Lock is FIFO)
+    # this replica's texts of one conversation queue here in arrival order (asyncio.Lock is FIFO),
+    # so they wait without holding a slot of the semaphore; the turn lock across replicas is
+    # core.turn_lock, taken inside handle()
     lock = rt.conv_locks.setdefault(conversation_id, asyncio.Lock())
     rt.conv_users[conversation_id] = rt.conv_users.get(conversation_id, 0) + 1
     try:

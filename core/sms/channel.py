@@ -44,6 +44,7 @@ from core.sms.keywords import (
     start_text,
     stop_text,
 )
+from core.turn_lock import conversation_of, waiting_before
 
 log = logging.getLogger("aftercare.sms")
 
@@ -380,14 +381,28 @@ class SmsChannel:
         return count > self.messages_per_minute
 
     async def handle(self, message_id: str, *, allow_stale: bool = False) -> str | None:
-        """Answer one stored inbound SMS (idempotent; safe to call from the webhook task and the recovery sweep)."""
+        """Answer one stored inbound SMS (idempotent; safe to call from the webhook task and the recovery sweep).
+
+        Under the conversation's turn lock (one turn at a time, whichever replica got the webhook);
+        the conversation's earlier texts still waiting are answered first, in the order sent."""
+        service = self.conversations
+        try:
+            conversation_id = await asyncio.to_thread(conversation_of, self.session_factory, message_id)
+        except LookupError:
+            return None
+        async with service.turn_locks.hold(conversation_id):
+            for earlier in await asyncio.to_thread(waiting_before, self.session_factory, message_id):
+                await self._handle_held(earlier, allow_stale=False)
+            return await self._handle_held(message_id, allow_stale=allow_stale)
+
+    async def _handle_held(self, message_id: str, *, allow_stale: bool) -> str | None:
         kind = await asyncio.to_thread(self.claim, message_id, allow_stale=allow_stale)
         if kind is None:
             return None
         if kind in SCREEN_ONLY:
             await asyncio.to_thread(self._screen_only, message_id, kind)
         else:
-            await self.conversations.process(message_id)
+            await self.conversations.process_held(message_id)
         return kind
 
     def _screen_only(self, message_id: str, why: str = "opted_out") -> None:
