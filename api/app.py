@@ -259,7 +259,7 @@ def create_app(
         CORSMiddleware,
         allow_origins=origins,
         allow_methods=["GET", "POST"],
-        allow_headers=["Content-Type"],
+        allow_headers=["Content-Type", "Idempotency-Key"],  # the widget names each message it may retry
         allow_credentials=False,
     )
     # outermost: the real client address from X-Forwarded-For, only when the peer is a trusted proxy

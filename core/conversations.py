@@ -31,7 +31,7 @@ from core.db import now_of, session_scope
 from core.enums import Channel
 from core.inbound import clean_text
 from core.language import decide as decide_language
-from core.models import Conversation, Message, Patient
+from core.models import Conversation, Escalation, Message, Patient
 from core.outcomes import apply_screen, screen_reply
 from core.phones import display, find_in_text
 from core.ports import Assistant, AssistantReply, AssistantUnavailable, Clock
@@ -453,6 +453,7 @@ class ConversationService:
                     buttons=r.buttons or None,
                     status="sent" if conv.channel != SMS_CHANNEL else "queued",
                     topic=topic,
+                    reply_to_id=msg.id,
                 )
                 s.add(out)
                 s.flush()
@@ -462,18 +463,11 @@ class ConversationService:
             return TurnResult(plan.message_id, conv.id, replies, topic, escalation_ref)
 
     def _stored_result(self, s: Session, msg: Message) -> TurnResult:
-        outs = list(
-            s.execute(
-                select(Message)
-                .where(
-                    Message.conversation_id == msg.conversation_id,
-                    Message.direction == "out",
-                    Message.created_at >= msg.created_at,
-                )
-                .order_by(Message.created_at)
-            ).scalars()
-        )
-        return TurnResult(msg.id, msg.conversation_id, [Reply(m.text, m.buttons or []) for m in outs], msg.topic, None)
+        """The answer already given to ``msg`` (a retried request, or a turn another request or replica took)."""
+        outs = list(s.execute(select(Message).where(Message.reply_to_id == msg.id).order_by(Message.created_at)).scalars())
+        opened = s.execute(select(Escalation.id, Escalation.level).where(Escalation.trigger_message_id == msg.id)).first()
+        escalation = {"id": opened.id, "level": opened.level} if opened is not None else None
+        return TurnResult(msg.id, msg.conversation_id, [Reply(m.text, m.buttons or []) for m in outs], msg.topic, escalation)
 
     # ---------------------------------------------------------- database down (core/outage.py)
     def screen_without_database(

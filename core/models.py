@@ -128,6 +128,10 @@ class Message(Base):
     buttons = Column(JSON, nullable=True)
     media_urls = Column(JSON, nullable=True)
     external_id = Column(String(64), nullable=True)  # Twilio MessageSid
+    # outbound: the patient message this reply answers (a retried or re-routed turn finds exactly its own)
+    reply_to_id = Column(
+        String(32), ForeignKey("messages.id", ondelete="SET NULL", name="fk_messages_reply_to_id"), nullable=True, index=True
+    )
     # inbound: received -> processing -> answered | failed; outbound: sent
     status = Column(String(16), nullable=False, default="received")
     topic = Column(String(64), nullable=True)

@@ -71,6 +71,7 @@ def receive_photo(
             channel=conversation.channel,
             text=note,
             status="sent",
+            reply_to_id=msg.id,
         )
     )
     if not caption:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import secrets
 from datetime import datetime, timedelta
 from typing import Literal
 
-from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Header, HTTPException, Query, Request, UploadFile
 from pydantic import Field, StrictStr
 from sqlalchemy import func, select
 
@@ -27,6 +28,9 @@ from core.inbound import clean_text
 from core.models import Conversation, Message
 
 log = logging.getLogger("aftercare.webchat")
+IDEMPOTENCY_KEY_MAX = 100
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]+$"  # visible ASCII, no spaces
+
 router = APIRouter(prefix="/api/v1/chat", tags=["web chat"])
 
 
@@ -167,7 +171,23 @@ def create_session(request: Request, container: ContainerDep, body: SessionIn | 
     operation_id="post_chat_message",
     responses=responses(*JSON_BODY_ERRORS, 404, 429, d404="unknown or expired chat session"),
 )
-async def post_message(session_id: str, body: MessageIn, container: ContainerDep) -> dict:
+async def post_message(
+    session_id: str,
+    body: MessageIn,
+    container: ContainerDep,
+    idempotency_key: str | None = Header(
+        None,
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=IDEMPOTENCY_KEY_MAX,
+        regex=IDEMPOTENCY_KEY_PATTERN,
+        description=(
+            "Optional. A client's own id for this message (e.g. a UUID), sent again when it retries: a message "
+            "already received under the same key in this session is not stored or answered twice; the answer "
+            "it got is returned. The same key with a different text is 422."
+        ),
+    ),
+) -> dict:
     text = clean_text(body.text).strip()
     if not text:
         raise HTTPException(status_code=422, detail="text must not be empty")
@@ -183,7 +203,10 @@ async def post_message(session_id: str, body: MessageIn, container: ContainerDep
                 if not service.screener.screen(text, None).escalates:
                     raise _too_many("too many messages; please wait a moment and send it again")
                 log.warning("chat session over its message rate sent a red flag: processed anyway")
-            msg, _ = service.receive(s, conversation=conv, text=text)
+            external_id = _idempotency_id(session_id, idempotency_key) if idempotency_key else None
+            msg, created = service.receive(s, conversation=conv, text=text, external_id=external_id)
+            if not created and msg.text != text:
+                raise HTTPException(status_code=422, detail="this Idempotency-Key was used for a different message")
             return msg.id
 
     try:
@@ -269,6 +292,12 @@ async def post_photo(
         escalation = result.escalation or escalation
         topic = result.topic
     return {"replies": replies, "topic": topic, "escalation": escalation}
+
+
+def _idempotency_id(session_id: str, key: str) -> str:
+    """The stored message's external id for a client's key: scoped to the session (a key another
+    session used names a different message) and of a fixed length."""
+    return "idem:" + hashlib.sha256(f"{session_id}\n{key}".encode()).hexdigest()[:48]
 
 
 def _flooding(s, conv: Conversation, container: Container) -> bool:

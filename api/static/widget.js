@@ -43,7 +43,7 @@
       localStorage.setItem(KEY, JSON.stringify({
         sid: st.sid, open: st.open, flags: st.flags,
         pending: !st.restored ? saved.pending || [] : st.items.filter(function (i) { return i.failed && i.retryable; })
-          .map(function (i) { return { text: i.payload, shown: i.text }; })
+          .map(function (i) { return { text: i.payload, shown: i.text, key: i.key }; })
       }));
     } catch (e) { /* storage disabled: the chat still works for this page view */ }
   }
@@ -345,11 +345,11 @@
   applyConfig();
 
   // ------------------------------------------------------------ HTTP
-  function api(method, path, body, timeoutMs) {
+  function api(method, path, body, timeoutMs, headers) {
     var ctl = window.AbortController ? new AbortController() : null;
     var timer = ctl && setTimeout(function () { ctl.abort(); }, timeoutMs || 15000);
     var opts = { method: method, credentials: "omit", mode: "cors", cache: "no-store", signal: ctl && ctl.signal };
-    if (body) { opts.headers = { "Content-Type": "application/json" }; opts.body = JSON.stringify(body); }
+    if (body) { opts.headers = Object.assign({ "Content-Type": "application/json" }, headers || {}); opts.body = JSON.stringify(body); }
     return fetch(base + path, opts).then(function (r) {
       clearTimeout(timer);
       return r.json().catch(function () { return {}; }).then(function (data) {
@@ -546,12 +546,14 @@
     }
     st.sending = true;
     item.retryable = true;
+    // one id per message, sent again on every retry: the server never stores or answers it twice
+    item.key = item.key || (window.crypto && crypto.randomUUID ? crypto.randomUUID() : Date.now().toString(36) + Math.random().toString(36).slice(2));
     setState(item, "sending");
     showBanner(null);
     typing.hidden = false;
     scrollDown();
     ensureSession().then(function (sid) {
-      return api("POST", "/api/v1/chat/sessions/" + encodeURIComponent(sid) + "/messages", { text: item.payload }, 30000);
+      return api("POST", "/api/v1/chat/sessions/" + encodeURIComponent(sid) + "/messages", { text: item.payload }, 30000, { "Idempotency-Key": item.key });
     }).then(function (res) {
       setState(item, null);
       var level = res.escalation && res.escalation.level;
@@ -755,11 +757,12 @@
     (st.sid ? sync() : Promise.resolve()).then(function () {
       (saved.pending || []).forEach(function (p) {
         var it = add({ author: "patient", text: p.shown || p.text, payload: p.text });
+        it.key = p.key;
         it.retryable = true;
         setState(it, "failed");
       });
       st.restored = true;
-      if (saved.pending && saved.pending.length) showBanner("A message you wrote earlier was not sent. Retry?");
+      if (saved.pending && saved.pending.length) showBanner(T("earlier_not_sent"));
       save();
       tick();
     });

@@ -321,6 +321,7 @@ class SmsChannel:
                 channel=SMS_CHANNEL,
                 text=t,
                 status="queued",
+                reply_to_id=inbound.id,
             )
             s.add(out)
             s.flush()
