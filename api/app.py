@@ -31,8 +31,9 @@ from api.inbox import routes as inbox
 from api.inbox.auth import EnrolmentRequiredError, ForbiddenError, LoginRequiredError
 from api.inbox.templating import HERE as INBOX_DIR
 from api.limits import BodySizeLimit
+from api.metrics import make_metrics
 from api.rasa_client import RasaAssistant
-from api.routes import checkins, health, integration, twilio_sms, webchat, widget
+from api.routes import checkins, health, integration, metrics, twilio_sms, webchat, widget
 from api.schemas import finish_openapi
 from api.security import install_security_headers
 from api.sms.media_fetcher import make_fetcher
@@ -246,6 +247,8 @@ def create_app(
         redoc_url=None,
     )
     app.state.container = container
+    app.state.metrics = make_metrics(container)  # GET /metrics; counts the container's turns from here on
+    conversations.turn_locks.on_wait = app.state.metrics.observe_lock_wait  # how long turns queue per conversation
     default_openapi = app.openapi
 
     def openapi() -> dict:
@@ -269,6 +272,7 @@ def create_app(
     app.add_exception_handler(SAInterfaceError, _database_unavailable)
     app.add_exception_handler(SAPoolTimeout, _database_unavailable)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(integration.router)
     app.include_router(webchat.router)
     app.include_router(twilio_sms.router)

@@ -51,6 +51,9 @@ class Settings:
     host: str = "127.0.0.1"
     api_token: str = ""
     api_token_generated: bool = False
+    # bearer token Prometheus sends for GET /metrics (api/routes/metrics.py); unset: /metrics is open
+    # in development and absent (404) elsewhere
+    metrics_token: str = ""
     secret_key: str = INSECURE_SECRET
     public_url: str = ""
     twilio_account_sid: str = ""
@@ -121,6 +124,10 @@ class Settings:
             problems.append("AFTERCARE_API_TOKEN must be set")
         elif len(self.api_token) < 24:
             problems.append("AFTERCARE_API_TOKEN must be at least 24 characters")
+        if self.metrics_token and len(self.metrics_token) < 24:
+            problems.append("AFTERCARE_METRICS_TOKEN must be at least 24 characters")
+        elif self.metrics_token and self.metrics_token == self.api_token:
+            problems.append("AFTERCARE_METRICS_TOKEN must differ from AFTERCARE_API_TOKEN (the scraper must not hold it)")
         if not self.secret_key or self.secret_key == INSECURE_SECRET or len(self.secret_key) < 32:
             problems.append("AFTERCARE_SECRET_KEY must be set to a random value of 32+ characters")
         if not self.public_url.startswith("https://"):
@@ -175,6 +182,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             host=os.environ.get("AFTERCARE_HOST", "127.0.0.1"),
             api_token=token,
             api_token_generated=generated,
+            metrics_token=os.environ.get("AFTERCARE_METRICS_TOKEN", "").strip(),
             secret_key=os.environ.get("AFTERCARE_SECRET_KEY", "").strip() or INSECURE_SECRET,
             public_url=os.environ.get("AFTERCARE_PUBLIC_URL", "").strip().rstrip("/") or f"http://127.0.0.1:{port}",
             twilio_account_sid=os.environ.get("TWILIO_ACCOUNT_SID", "").strip(),
