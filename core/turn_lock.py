@@ -154,8 +154,12 @@ def conversation_of(session_factory: sessionmaker, message_id: str) -> str:
 
 
 def waiting_before(session_factory: sessionmaker, message_id: str) -> list[str]:
-    """The conversation's inbound messages stored before this one and not yet taken, oldest first
-    (answered first, under the lock, so turns go in the order the patient sent them)."""
+    """The conversation's inbound messages stored before this one and not answered, oldest first
+    (answered first, under the lock, so turns go in the order the patient sent them).
+
+    Call it holding the conversation's lock. Every turn runs under that lock, so a message seen
+    here as "processing" is no one's any more: the replica that took it died mid-turn. It is taken
+    again now, in its place, rather than after the recovery sweep's lease, after later messages."""
     with session_scope(session_factory) as s:
         msg = s.get(Message, message_id)
         if msg is None:
@@ -166,7 +170,7 @@ def waiting_before(session_factory: sessionmaker, message_id: str) -> list[str]:
                 .where(
                     Message.conversation_id == msg.conversation_id,
                     Message.direction == "in",
-                    Message.status == "received",
+                    Message.status.in_(("received", "processing")),
                     Message.id != msg.id,
                     Message.created_at <= msg.created_at,
                 )

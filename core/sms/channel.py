@@ -393,7 +393,8 @@ class SmsChannel:
             return None
         async with service.turn_locks.hold(conversation_id):
             for earlier in await asyncio.to_thread(waiting_before, self.session_factory, message_id):
-                await self._handle_held(earlier, allow_stale=False)
+                # one left "processing" is a dead replica's (every turn holds this lock): take it again
+                await self._handle_held(earlier, allow_stale=True)
             return await self._handle_held(message_id, allow_stale=allow_stale)
 
     async def _handle_held(self, message_id: str, *, allow_stale: bool) -> str | None:

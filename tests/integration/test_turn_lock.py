@@ -182,3 +182,26 @@ def test_a_lock_not_obtained_in_time_lets_the_turn_go_ahead(caplog):
         assert asyncio.run(run()) == "went ahead"
     assert "turn lock not obtained" in caplog.text
     assert locks._locks == {}, "the lock table keeps no entry for a finished conversation"
+
+
+def test_a_message_a_dead_replica_left_processing_is_answered_before_the_next_one(db_url):
+    clock = test_clock(ticking=True)
+    assistant = WatchingAssistant()
+    service, engine = replica(db_url, assistant, clock)
+    with session_scope(service.session_factory) as s:
+        get_clinic(s).oncall_phone = "+12015550198"
+        conv = Conversation(channel="web")
+        s.add(conv)
+        s.flush()
+        conv_id = conv.id
+    orphan = store(service, conv_id, "hello orphan")
+    with session_scope(service.session_factory) as s:
+        s.get(Message, orphan).status = "processing"  # taken by a replica that was then killed
+    later = store(service, conv_id, "hello later")
+    try:
+        asyncio.run(service.process(later))
+    finally:
+        service.turn_locks.close()
+        engine.dispose()
+    # under the lock nobody else can be answering it: it is answered first, not after its lease
+    assert assistant.order == ["hello orphan", "hello later"]
