@@ -53,6 +53,28 @@ def _only_oncall_missing(exc: urllib.error.HTTPError) -> bool:
         return False
 
 
+def _sql_tracker_store(url: str) -> str:
+    """Rasa's SQL tracker store on PostgreSQL (several Rasa servers share the conversations' state);
+    the database is created on first use, from the cluster's own database (``login_db``)."""
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    lines = [
+        "tracker_store:",
+        "  type: SQL",
+        '  dialect: "postgresql"',
+        f'  url: "{u.host or "127.0.0.1"}"',
+        f"  port: {u.port or 5432}",
+        f'  db: "{u.database}"',
+        f'  username: "{u.username or ""}"',
+    ]
+    if u.password:
+        lines.append(f'  password: "{u.password}"')
+    if u.query.get("login_db"):
+        lines.append(f'  login_db: "{u.query["login_db"]}"')
+    return "\n".join(lines) + "\n"
+
+
 @dataclass
 class Stack:
     port: int = 8000
@@ -96,12 +118,15 @@ class Stack:
         run_dir.mkdir(parents=True, exist_ok=True)
         path = run_dir / f"endpoints-{self.port}.yml"
         token = env["AFTERCARE_ACTION_TOKEN"]
+        # this Rasa server's own action server: the first of the list (a cluster's API replicas list them all)
+        own_action_url = env["AFTERCARE_ACTION_URL"].split(",")[0].strip()
         # the file holds the token: readable by this user only
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(
-                f'action_endpoint:\n  url: "{env["AFTERCARE_ACTION_URL"]}"\n  headers:\n    X-Aftercare-Action-Token: "{token}"\n'
-            )
+            fh.write(f'action_endpoint:\n  url: "{own_action_url}"\n  headers:\n    X-Aftercare-Action-Token: "{token}"\n')
+            tracker = env.get("AFTERCARE_RASA_TRACKER_URL", "").strip()
+            if tracker:
+                fh.write(_sql_tracker_store(tracker))
         os.chmod(path, 0o600)
         return path
 
