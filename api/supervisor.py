@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -51,6 +52,16 @@ def _only_oncall_missing(exc: urllib.error.HTTPError) -> bool:
         return json.loads(exc.read() or b"{}").get("missing") == ["oncall_contacts"]
     except ValueError:
         return False
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
 
 
 def _sql_tracker_store(url: str) -> str:
@@ -137,6 +148,12 @@ class Stack:
         if model is None or not model.exists():
             raise SystemExit("No trained model in models/. Run `make train` (make run does it for you).")
         rasa_port, action_port = port_plan(self.port)
+        busy = [p for p in (rasa_port, action_port) if not _port_free(p)]
+        if busy:
+            raise SystemExit(
+                f"internal port(s) {', '.join(map(str, busy))} of AFTERCARE_PORT={self.port} are taken by another program: "
+                "choose another AFTERCARE_PORT (core.settings.port_plan)"
+            )
         py = sys.executable
         rasa_bin = str(Path(py).with_name("rasa"))
         endpoints = self._endpoints_file(env)

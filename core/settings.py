@@ -151,9 +151,11 @@ def port_plan(port: int) -> tuple[int, int]:
     """Internal ports (rasa, action server) derived from the public port.
 
     Spaced two apart per public port so instances on neighbouring public ports
-    (8000 and 8001) never collide.
+    (8000 and 8001) never collide, and always in 20000-31999, below Linux's ephemeral range
+    (32768-60999): a port there can be taken at any moment by an outgoing connection (a pooled
+    PostgreSQL connection held it for good, and Rasa could not start: seen with make bench-cluster).
     """
-    base = 20000 + (port % 10000) * 2
+    base = 20000 + (port % 6000) * 2
     return base, base + 1
 
 

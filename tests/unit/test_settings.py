@@ -46,6 +46,13 @@ def test_internal_ports_never_collide_between_neighbouring_instances():
     assert port not in seen
 
 
+def test_internal_ports_stay_below_the_ephemeral_range():
+    """An outgoing connection may take any port of 32768-60999 (Linux's default range) and keep it."""
+    for port in range(1, 65536):
+        rasa, actions = port_plan(port)
+        assert 20000 <= rasa < actions < 32768
+
+
 def test_development_mode_refuses_real_twilio_credentials():
     """Issue 16, item 3: development mode exposes the simulator and demo data; never with real patients' texts."""
     env = {
