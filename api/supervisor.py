@@ -141,6 +141,18 @@ class Stack:
         os.chmod(path, 0o600)
         return path
 
+    def _log_config_file(self, env: dict[str, str], settings) -> Path:
+        """The API's logging (api/logs.py: JSON lines or text, with this replica's name)."""
+        from api.logs import dict_config
+
+        run_dir = Path(env.get("AFTERCARE_DATA_DIR") or ROOT / "var") / "run"
+        run_dir.mkdir(parents=True, exist_ok=True)
+        path = run_dir / f"logging-{self.port}.json"
+        replica = env.get("AFTERCARE_REPLICA_NAME") or f"{socket.gethostname()}:{self.port}"
+        config = dict_config(log_format=settings.effective_log_format, level=settings.log_level, replica=replica)
+        path.write_text(json.dumps(config, indent=1), encoding="utf-8")
+        return path
+
     def start(self, wait: bool = True, timeout: float = 240.0) -> None:
         env = self.child_env()
         settings = load_settings(env)
@@ -198,6 +210,8 @@ class Stack:
                     "5",
                     "--ws",
                     "none",  # no websockets endpoint; Rasa's websockets pin is too old for uvicorn's
+                    "--log-config",
+                    str(self._log_config_file(env, settings)),
                 ],
             ),
         ]

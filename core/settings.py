@@ -68,6 +68,7 @@ class Settings:
     allowed_origins: list[str] = field(default_factory=list)
     clinic_timezone: str = DEFAULT_TIMEZONE  # seeds the clinic row at first install only
     log_level: str = "INFO"
+    log_format: str = ""  # json | text; empty: text in development, json elsewhere (api/logs.py)
     triage_model: bool = True  # the learned red-flag model beside the lexicon (AFTERCARE_TRIAGE_MODEL=off: lexicon alone)
     triage_threads: int = 2  # CPU threads of the model's sentence encoder
     # reverse proxies whose X-Forwarded-For names the real client (addresses or networks); the
@@ -93,8 +94,15 @@ class Settings:
     def secure_cookies(self) -> bool:
         return not self.is_development
 
+    @property
+    def effective_log_format(self) -> str:
+        """One JSON object per line for a log pipeline outside development, text for a terminal in it."""
+        return self.log_format or ("text" if self.is_development else "json")
+
     def validate(self) -> None:
         """Refuse unsafe defaults outside development, and development mode where it would be unsafe."""
+        if self.log_format and self.log_format not in ("json", "text"):
+            raise ValueError(f"AFTERCARE_LOG_FORMAT must be json or text, not {self.log_format!r}")
         if self.env == "development":
             problems = []
             if self.twilio_enabled:
@@ -199,6 +207,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             allowed_origins=origins,
             clinic_timezone=os.environ.get("AFTERCARE_CLINIC_TIMEZONE", DEFAULT_TIMEZONE),
             log_level=os.environ.get("AFTERCARE_LOG_LEVEL", "INFO").upper(),
+            log_format=os.environ.get("AFTERCARE_LOG_FORMAT", "").strip().lower(),
             triage_model=os.environ.get("AFTERCARE_TRIAGE_MODEL", "on").strip().lower() not in {"off", "0", "false", "no"},
             triage_threads=int(_float("AFTERCARE_TRIAGE_THREADS", 2)),
             trusted_proxies=[
