@@ -15,6 +15,7 @@ ACTION_INPUTS := $(shell find actions -name '*.py' 2>/dev/null | sort)
 
 help:
 	@echo "make run         - set up (venv, deps, model, database, demo data) and start the whole service"
+	@echo "make cluster     - several replicas on PostgreSQL behind HAProxy (docs/deploy.md)"
 	@echo "make test        - set up and run everything CI runs: lint, the whole suite, the fast tests with the clock shifted"
 	@echo "make test-fast   - unit tests only (no model, no browser)"
 	@echo "make test-shifted - the fast tests under faketime, +400 days and +1100 days (part of make test)"
@@ -26,6 +27,7 @@ help:
 	@echo "make migrate     - apply the database migrations and the first-install defaults (no demo data)"
 	@echo "make eval        - triage and topic evaluation on the labelled sets"
 	@echo "make bench       - latency/throughput/start-up/memory benchmark"
+	@echo "make bench-cluster - throughput and p50/p95/p99 of 1 and 2 replicas behind HAProxy"
 	@echo "make fuzz        - schemathesis over the live OpenAPI: every phase and check, 1,000 cases per operation"
 	@echo "make venv        - create .venv with the pinned dependencies"
 	@echo "make chromium    - install Debian's chromium (browser tests)"
@@ -65,6 +67,13 @@ chromium:
 	  else echo "Chromium missing: sudo apt-get install chromium (browser tests will be skipped)"; fi; \
 	fi
 
+# Debian's HAProxy: the load balancer of `make cluster` and of the cluster test.
+haproxy:
+	@if ! command -v haproxy >/dev/null && [ ! -x /usr/sbin/haproxy ]; then \
+	  if [ "$$(id -u)" = "0" ]; then (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null; \
+	  else echo "HAProxy missing: sudo apt-get install haproxy (the cluster test will be skipped)"; fi; \
+	fi
+
 # Debian's faketime for the clock-shift guard (test-shifted).
 faketime:
 	@if ! command -v faketime >/dev/null; then \
@@ -99,8 +108,13 @@ migrate: $(STAMPS)/venv
 run: $(STAMPS)/venv $(STAMPS)/model
 	$(PY) -m api.supervisor
 
+# Several replicas on PostgreSQL behind HAProxy (docs/deploy.md): AFTERCARE_REPLICAS (default 2),
+# AFTERCARE_DATABASE_URL (default the local server's database aftercare_cluster), AFTERCARE_PORT.
+cluster: $(STAMPS)/venv $(STAMPS)/model haproxy
+	$(PY) -m api.cluster
+
 # ---------------------------------------------------------------- test
-test: $(STAMPS)/venv $(STAMPS)/model chromium faketime
+test: $(STAMPS)/venv $(STAMPS)/model chromium faketime haproxy
 	@$(MAKE) --no-print-directory lint
 	@set -o pipefail; $(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
@@ -138,6 +152,10 @@ eval: $(STAMPS)/venv $(STAMPS)/model
 bench: $(STAMPS)/venv $(STAMPS)/model
 	$(PY) scripts/bench.py
 
+# 1 and 2 replicas behind HAProxy on PostgreSQL, side by side (docs/deploy.md)
+bench-cluster: $(STAMPS)/venv $(STAMPS)/model haproxy
+	$(PY) scripts/bench_cluster.py
+
 # ---------------------------------------------------------------- fuzz
 # schemathesis (requirements-fuzz.txt) needs Python >= 3.11 and libraries newer than Rasa 3.6 allows:
 # its own venv. scripts/fuzz.sh starts the API on a free port with a fresh SQLite database and runs
@@ -161,4 +179,4 @@ fuzz: $(STAMPS)/venv $(STAMPS)/fuzz-venv
 clean:
 	rm -rf $(STAMPS) models var test-artifacts
 
-.PHONY: help venv chromium faketime train train-redflag validate migrate run test test-fast test-shifted lint format eval bench fuzz clean
+.PHONY: help venv chromium faketime haproxy cluster train train-redflag validate migrate run test test-fast test-shifted lint format eval bench bench-cluster fuzz clean

@@ -84,6 +84,7 @@ async def run_load(url_for, body_for, n_requests: int, concurrency: int, setup=N
         "errors": errors,
         "p50_ms": round(statistics.median(latencies) * 1000, 1),
         "p95_ms": round(pct(latencies, 95) * 1000, 1),
+        "p99_ms": round(pct(latencies, 99) * 1000, 1),
         "msgs_per_s": round(len(latencies) / wall, 1),
     }
 
