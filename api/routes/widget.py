@@ -141,6 +141,38 @@ def _clinic(container) -> dict:
         return {"name": "Our clinic", "phone": "", "color": DEFAULT_COLOR, "greeting": "", "hours": "", "booking_url": ""}
 
 
+CHAT_PAGE_KEYS = (
+    "page_title",
+    "page_noscript",
+    "link_missing_title",
+    "link_missing_body",
+    "link_expired_title",
+    "link_expired_body",
+    "link_new_chat",
+    "chat_unavailable_title",
+    "chat_unavailable_body",
+    "page_call_us",
+    "page_emergency",
+)
+
+
+def _chat_page_texts(spoken: str, clinic_name: str) -> dict[str, str]:
+    """The chat page's own sentences (content/<language>/webchat.yml) in the page's language."""
+    lang = spoken or "en"
+    return {k: content.default().text("webchat", k, clinic_name=clinic_name, language=lang) for k in CHAT_PAGE_KEYS}
+
+
+def _browser_language(request: Request) -> str | None:
+    return language.normalise(request.headers.get("accept-language", "").split(",")[0].split(";")[0])
+
+
+def _chat_page(request: Request, context: dict, status_code: int = 200, *, spoken: str | None = None, private: bool = False):
+    """chat.html in the patient's language (on file), else the browser's."""
+    lang = spoken or _browser_language(request) or "en"
+    context = {**context, "t": _chat_page_texts(lang, context["clinic"]["name"]), "page_lang": lang}
+    return _page(request, "chat.html", context, status_code, private=private)
+
+
 def _page(request: Request, name: str, context: dict, status_code: int = 200, *, private: bool = False) -> HTMLResponse:
     response = TEMPLATES.TemplateResponse(request, name, context, status_code=status_code)
     response.headers.update(PAGE_HEADERS)
@@ -163,24 +195,24 @@ def patient_chat(chat_token: str, request: Request, container: ContainerDep) -> 
                 if patient is not None:
                     found, first_name, preferred = True, patient.first_name, patient.language
         except SQLAlchemyError:
-            return _page(request, "chat.html", {"clinic": clinic, "state": "unavailable"}, 503, private=True)
+            return _chat_page(request, {"clinic": clinic, "state": "unavailable"}, 503, private=True)
     if not found or expired:
         state = "expired" if found else "missing"
-        return _page(request, "chat.html", {"clinic": clinic, "state": state}, 404, private=True)
+        return _chat_page(request, {"clinic": clinic, "state": state}, 404, spoken=preferred, private=True)
     # the patient's preferred language on file, else the browser's first choice
-    spoken = preferred or language.normalise(request.headers.get("accept-language", "").split(",")[0].split(";")[0])
+    spoken = preferred or _browser_language(request)
     custom = clinic["greeting"] if spoken != language.SPANISH else ""  # the clinic's own greeting is English
     greeting = custom or content.default().text(
         "webchat", "widget_greeting_named", first_name=first_name, clinic_name=clinic["name"], language=spoken or "en"
     )
     context = {"clinic": clinic, "state": "ok", "chat_token": chat_token, "greeting": greeting, "lang": preferred}
-    return _page(request, "chat.html", context, private=True)
+    return _chat_page(request, context, spoken=spoken, private=True)
 
 
 @router.get("/chat", response_class=HTMLResponse, include_in_schema=False)
 def anonymous_chat(request: Request, container: ContainerDep) -> HTMLResponse:
     clinic = _clinic(container)
-    return _page(request, "chat.html", {"clinic": clinic, "state": "ok", "chat_token": "", "greeting": clinic["greeting"]})
+    return _chat_page(request, {"clinic": clinic, "state": "ok", "chat_token": "", "greeting": clinic["greeting"]})
 
 
 @router.get("/demo", response_class=HTMLResponse, include_in_schema=False)

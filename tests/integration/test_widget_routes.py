@@ -164,10 +164,19 @@ def test_unknown_chat_token_gets_a_friendly_404_page(client, token):
     r = client.get(f"/chat/{token}")
     assert r.status_code == 404
     assert r.headers["content-type"].startswith("text/html")
-    assert "couldn't find this chat link" in r.text
+    assert "find this chat link" in r.text and '<html lang="en">' in r.text
     assert "call 911" in r.text
     assert "data-chat-token" not in r.text
     assert_csp_safe(r.text)
+
+
+def test_the_chat_link_pages_speak_the_browsers_language(client):
+    r = client.get("/chat/unknown-token-abcdef", headers={"Accept-Language": "es-US,es;q=0.9,en;q=0.5"})
+    assert r.status_code == 404
+    assert "No encontramos este enlace de chat" in r.text and "llame al 911" in r.text
+    assert '<html lang="es">' in r.text and "find this chat link" not in r.text
+    ok = client.get("/chat", headers={"Accept-Language": "es-MX"})
+    assert "Chat con" in ok.text and '<html lang="es">' in ok.text
 
 
 def test_anonymous_chat_page(client):
