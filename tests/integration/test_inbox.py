@@ -108,7 +108,9 @@ class Inbox:
             )
             s.add(conv)
             s.flush()
-            m = Message(conversation_id=conv.id, direction="in", author="patient", channel=channel, text=text)
+            # answered, as the screen leaves an escalated message (a "received" one is still to be answered:
+            # the conversation's next turn would answer it first)
+            m = Message(conversation_id=conv.id, direction="in", author="patient", channel=channel, text=text, status="answered")
             s.add(m)
             s.flush()
             findings = [{"code": "pus", "level": level, "matched": "pus", "rule": "infection signs"}]
