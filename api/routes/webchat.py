@@ -17,7 +17,7 @@ from api.container import Container
 from api.deps import ContainerDep
 from api.limits import RETRY_AFTER_S, client_key
 from api.schemas import JSON_BODY_ERRORS, NOT_BLANK_PATTERN, ApiModel, link, responses
-from core import content, language, photos
+from core import content, language, phones, photos
 from core import media as media_service
 from core import patients as patient_service
 from core.clinic import get_clinic
@@ -91,6 +91,7 @@ class Transcript(ApiModel):
 class WidgetConfig(ApiModel):
     clinic_name: str
     clinic_phone: str
+    clinic_phone_display: str = Field("", description="the clinic's phone as a US patient writes it, e.g. (201) 555-0199")
     color: str
     greeting: str
     language: Literal["en", "es"] = Field(description="the language of the greeting (and of the widget's own texts)")
@@ -388,6 +389,7 @@ def widget_config(
         return {
             "clinic_name": c.name,
             "clinic_phone": c.phone,
+            "clinic_phone_display": phones.display(c.phone) if c.phone else "",
             "color": c.widget_color,
             "greeting": custom or content.default().text("webchat", "widget_greeting", clinic_name=c.name, language=spoken),
             "language": spoken,

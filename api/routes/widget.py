@@ -26,7 +26,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.deps import ContainerDep
-from core import content, language
+from core import content, language, phones
 from core import patients as patient_service
 from core.clinic import get_clinic
 from core.db import session_scope
@@ -131,6 +131,7 @@ def _clinic(container) -> dict:
             return {
                 "name": c.name,
                 "phone": c.phone,
+                "phone_display": phones.display(c.phone) if c.phone else "",
                 "color": c.widget_color if HEX_COLOR.match(c.widget_color or "") else DEFAULT_COLOR,
                 "greeting": c.widget_greeting or "",
                 "hours": c.hours,
@@ -138,7 +139,7 @@ def _clinic(container) -> dict:
             }
     except SQLAlchemyError:
         log.warning("database unavailable while rendering a public page; using defaults")
-        return {"name": "Our clinic", "phone": "", "color": DEFAULT_COLOR, "greeting": "", "hours": "", "booking_url": ""}
+        return {"name": "Our clinic", "phone": "", "phone_display": "", "color": DEFAULT_COLOR, "greeting": "", "hours": "", "booking_url": ""}
 
 
 CHAT_PAGE_KEYS = (

@@ -327,7 +327,7 @@
     var phone = st.cfg.clinic_phone;
     sub.textContent = text;
     if (phone) {
-      var a = el("a", null, phone);
+      var a = el("a", null, st.cfg.clinic_phone_display || phone);
       a.href = "tel:" + phone.replace(/[^\d+]/g, "");
       sub.appendChild(document.createTextNode(" " + T("clinic_phone_label") + " "));
       sub.appendChild(a);
@@ -528,6 +528,13 @@
     });
   }
 
+  // why the server refused something, in the widget's language (the server's own detail is English)
+  function why(e) {
+    if (e.status === 413) return T("photo_too_large");
+    if (e.status === 415) return T("not_a_photo");
+    return LANG === "en" ? e.message : T("server_refused");
+  }
+
   // ------------------------------------------------------------ sending
   function send(payload, shown) {
     payload = String(payload || "").trim();
@@ -570,7 +577,7 @@
       if (e.status >= 400 && e.status < 500 && e.status !== 404 && e.status !== 408 && e.status !== 429) {
         item.retryable = false;  // rejected (too long, empty): give the text back to edit
         setState(item, "failed");
-        item.stateEl.textContent = T("not_sent_why", { why: e.message });
+        item.stateEl.textContent = T("not_sent_why", { why: why(e) });
         if (!input.value) input.value = item.payload;
       } else if (e.status === 429) {  // a rate limit: the text is kept; say so, and where urgent help is
         showBanner(T("too_many"));
@@ -660,11 +667,11 @@
       photoReplies(res);
     }, function (e) {
       setState(item, "failed");
-      item.stateEl.textContent = e.status ? T("photo_not_sent_why", { why: e.message }) : T("photo_not_sent");
+      item.stateEl.textContent = e.status ? T("photo_not_sent_why", { why: why(e) }) : T("photo_not_sent");
       if (caption && !input.value) input.value = caption;  // the words are given back to send again
       showBanner(e.status === 429 ? T("photo_too_many")
         : e.status === 0 || e.status >= 500 ? T("photo_unreachable")
-        : T("photo_failed", { why: e.message }));
+        : T("photo_failed", { why: why(e) }));
     }).then(function () {
       st.sending = false;
       sent(item);

@@ -516,3 +516,30 @@ def test_a_spanish_browser_gets_the_widget_and_the_answers_in_spanish(stack, bro
         assert errors == []
     finally:
         ctx.close()
+
+
+def test_a_refusal_from_the_server_is_explained_in_the_widgets_language(stack, browser, shots):
+    """Issue #18: the server's error details are English; a Spanish widget says why in Spanish, and
+    the message it could not send carries the idempotency key it will retry with."""
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, locale="es-US")
+    page = ctx.new_page()
+    keys: list[str] = []
+
+    def refuse(route):
+        keys.append(route.request.headers.get("idempotency-key", ""))
+        route.fulfill(status=422, content_type="application/json", body='{"detail": "text must not be empty"}')
+
+    page.route(
+        "**/api/v1/chat/sessions/*/messages", lambda route: refuse(route) if route.request.method == "POST" else route.continue_()
+    )
+    try:
+        page.goto(f"{stack.base_url}/chat")
+        box = page.get_by_label("Escriba su mensaje")
+        box.fill("hola")
+        box.press("Enter")
+        expect(page.get_by_text("el servidor de la clínica lo rechazó")).to_be_visible(timeout=15_000)
+        expect(page.get_by_text("text must not be empty")).to_have_count(0)
+        assert len(keys) == 1 and len(keys[0]) >= 16, keys
+        shots(page, "22-spanish-refusal")
+    finally:
+        ctx.close()

@@ -198,8 +198,10 @@ def test_pages_show_the_clinic_settings(client, app_with_fakes):
     assert "Glow Skin Studio" in r.text and "tel:+12015550100" in r.text
     cfg = client.get("/api/v1/chat/config").json()
     assert cfg["clinic_name"] == "Glow Skin Studio"
+    assert cfg["clinic_phone"] == "+12015550100" and cfg["clinic_phone_display"] == "(201) 555-0100"
     missing = client.get("/chat/unknown-token-abcdef")
-    assert "+12015550100" in missing.text
+    # written as a US patient writes it; dialled in full
+    assert ">(201) 555-0100</a>" in missing.text and 'href="tel:+12015550100"' in missing.text
 
 
 def test_static_stylesheet_for_the_pages(client):
