@@ -40,6 +40,7 @@ from core.screening import Screener
 from core.spool import Spool
 from core.topics import TOPIC_IDS
 from core.triage import Level, TriageResult
+from core.triage.replies import reply_language
 from core.turn import TurnContext, embedding_key
 from core.turn_lock import TurnLocks, conversation_of, waiting_before
 
@@ -354,6 +355,15 @@ class ConversationService:
                 escalation_reply = screen_reply(
                     triage, clinic_name=clinic.name, clinic_phone=clinic.phone, text=text, language=language
                 )
+                written_in = reply_language(triage, text)
+                if written_in != language:
+                    # a red flag in another language than the conversation's, too short to switch it
+                    # ("no respiro", "fiebre alta"): the safety reply in the words they wrote first, then ours
+                    escalation_reply = (
+                        screen_reply(triage, clinic_name=clinic.name, clinic_phone=clinic.phone, text=text, language=written_in)
+                        + "\n\n"
+                        + escalation_reply
+                    )
                 if not _reachable(conv, patient):
                     # never promise a call nobody can make: ask for a number
                     extra_replies.append(say("ask_callback_number", language=language))

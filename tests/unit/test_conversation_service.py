@@ -387,3 +387,31 @@ def test_a_spanish_red_flag_in_an_english_conversation_gets_the_spanish_safety_r
     assert result.escalation and result.escalation["level"] == "urgent"
     assert result.replies[0].text.startswith("Gracias por avisarnos") and "911" in result.replies[0].text
     assert _language(session_factory, conv) == "es"
+
+
+def test_a_short_red_flag_in_spanish_in_an_english_conversation_gets_the_safety_reply_in_both(
+    session_factory, fixed_clock, tmp_path
+):
+    """Too short to switch the conversation's language, but the patient must understand "call 911".
+    (The learned model reads both the red flag and its language; the lexicon alone knows neither here.)"""
+    from core.screening import load_screener
+
+    assistant = FakeAssistant({"makeup": ("makeup", "No makeup for at least 24 hours.")})
+    service = make_service(session_factory, fixed_clock, tmp_path, assistant, 1.0, screener=load_screener(True, 1))
+    conv = new_conversation(session_factory)
+    say(service, conv, "can I wear makeup tomorrow?")  # the conversation is English
+    result = say(service, conv, "no respiro")
+    assert result.escalation["level"] == "emergency"
+    first = result.replies[0].text
+    spanish, english = first.split("\n\n", 1)
+    assert "911" in spanish and "llame" in spanish.lower()
+    assert "911" in english and "call" in english.lower()
+    with session_scope(session_factory) as s:
+        assert s.get(Conversation, conv).language == "en"  # the conversation itself stays English
+
+
+def test_an_english_red_flag_in_an_english_conversation_gets_one_language(service, session_factory):
+    conv = new_conversation(session_factory)
+    result = say(service, conv, "I can't breathe and my throat is closing")
+    assert result.escalation["level"] == "emergency"
+    assert "llame" not in result.replies[0].text.lower()
