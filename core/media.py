@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from core.db import now_of
@@ -82,16 +83,32 @@ def store_upload(session: Session, message: Message, *, data: bytes, content_typ
     return row
 
 
+CLAIM_S = 120  # a fetch not recorded by then was interrupted (a replica died): another may take it
+
+
 def pending(session: Session, *, limit: int = 10) -> list[tuple[str, str]]:
-    """(id, url) of photos still to fetch. The fetch itself runs outside any transaction (no lock is
-    held while the provider answers); two replicas fetching the same photo store it once."""
-    rows = session.execute(
-        select(MessageMedia.id, MessageMedia.source_url)
-        .where(MessageMedia.status == "pending")
+    """Claim and return (id, url) of photos still to fetch, for ``CLAIM_S`` seconds.
+
+    The fetch itself runs outside any transaction (no lock is held while the provider answers);
+    the claim makes each photo one replica's: rows are taken with ``FOR UPDATE SKIP LOCKED`` on
+    PostgreSQL (SQLite's one writer serialises the same), and a claimed row is skipped by the
+    other replicas until its claim runs out. :func:`record` stores a photo once in any case."""
+    now = now_of(session)
+    q = (
+        select(MessageMedia)
+        .where(
+            MessageMedia.status == "pending",
+            or_(MessageMedia.claimed_until.is_(None), MessageMedia.claimed_until < now),
+        )
         .order_by(MessageMedia.created_at)
         .limit(limit)
-    ).all()
-    return [(r[0], r[1]) for r in rows]
+    )
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        q = q.with_for_update(skip_locked=True)
+    rows = list(session.execute(q).scalars())
+    for row in rows:
+        row.claimed_until = now + timedelta(seconds=CLAIM_S)
+    return [(row.id, row.source_url) for row in rows]
 
 
 def fetch(url: str, fetcher: MediaFetcher) -> Fetched | MediaError:
@@ -117,6 +134,7 @@ def record(session: Session, media_id: str, result: Fetched | MediaError) -> str
         row.status, row.error, row.fetched_at = "stored", None, now_of(session)
     else:
         row.error = str(result)[:300]
+        row.claimed_until = None  # free to try again at the next round
         if result.permanent or row.attempts >= MAX_ATTEMPTS:
             row.status = "failed"
         log.warning("photo %s not fetched (attempt %d)", row.id, row.attempts)

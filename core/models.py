@@ -350,6 +350,8 @@ class MessageMedia(Base):
     attempts = Column(Integer, nullable=False, default=0)
     created_at = Column(TZDateTime, nullable=False, info=STAMP_CREATE)
     fetched_at = Column(TZDateTime, nullable=True)
+    # a replica fetching it holds it until then (core.media.pending): one download, whichever replica
+    claimed_until = Column(TZDateTime, nullable=True)
 
 
 class ConversationRead(Base):

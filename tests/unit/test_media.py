@@ -66,3 +66,37 @@ def test_retries_then_gives_up_with_a_reason(session_factory) -> None:
     with session_scope(session_factory) as s:
         assert s.get(MessageMedia, media_id).error == "network error"
         assert media.pending(s) == []
+
+
+def _one_pending_photo(session_factory) -> str:
+    from core.db import session_scope
+    from core.models import Conversation, Message
+
+    with session_scope(session_factory) as s:
+        conv = Conversation(channel="sms", phone="+12015550123")
+        s.add(conv)
+        s.flush()
+        msg = Message(conversation_id=conv.id, direction="in", author="patient", channel="sms", text="", media_urls=["u1"])
+        s.add(msg)
+        s.flush()
+        [row] = media.register(s, msg)
+        s.flush()
+        return row.id
+
+
+def test_a_claimed_photo_is_fetched_by_one_replica_until_its_claim_runs_out(session_factory, fixed_clock) -> None:
+    """Issue #19: every replica's worker asks for pending photos; each is downloaded once."""
+    from core.db import session_scope
+
+    media_id = _one_pending_photo(session_factory)
+    with session_scope(session_factory) as s:
+        assert media.pending(s) == [(media_id, "u1")]  # replica 1 takes it
+    with session_scope(session_factory) as s:
+        assert media.pending(s) == []  # replica 2 finds nothing to do
+    fixed_clock.advance(seconds=media.CLAIM_S + 1)  # replica 1 died mid-download
+    with session_scope(session_factory) as s:
+        assert media.pending(s) == [(media_id, "u1")]
+    with session_scope(session_factory) as s:
+        assert media.record(s, media_id, MediaError("network error")) == "pending"
+    with session_scope(session_factory) as s:
+        assert media.pending(s) == [(media_id, "u1")]  # a failed try frees it for the next round
