@@ -139,7 +139,15 @@ def _clinic(container) -> dict:
             }
     except SQLAlchemyError:
         log.warning("database unavailable while rendering a public page; using defaults")
-        return {"name": "Our clinic", "phone": "", "phone_display": "", "color": DEFAULT_COLOR, "greeting": "", "hours": "", "booking_url": ""}
+        return {
+            "name": "Our clinic",
+            "phone": "",
+            "phone_display": "",
+            "color": DEFAULT_COLOR,
+            "greeting": "",
+            "hours": "",
+            "booking_url": "",
+        }
 
 
 CHAT_PAGE_KEYS = (
