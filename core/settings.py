@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,8 +24,8 @@ class SettingsError(RuntimeError):
     """Raised when the configuration is unsafe or incomplete."""
 
 
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
+def _int(source: Mapping[str, str], name: str, default: int) -> int:
+    raw = source.get(name, "").strip()
     if not raw:
         return default
     try:
@@ -33,8 +34,8 @@ def _int(name: str, default: int) -> int:
         raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
 
 
-def _float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
+def _float(source: Mapping[str, str], name: str, default: float) -> float:
+    raw = source.get(name, "").strip()
     return float(raw) if raw else default
 
 
@@ -168,59 +169,53 @@ def port_plan(port: int) -> tuple[int, int]:
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
-    """Build the settings from ``environ`` (defaults to ``os.environ``)."""
-    if environ is not None:
-        saved = dict(os.environ)
-        os.environ.clear()
-        os.environ.update(environ)
-    try:
-        env = os.environ.get("AFTERCARE_ENV", "development").strip() or "development"
-        data_dir = Path(os.environ.get("AFTERCARE_DATA_DIR", "") or DEFAULT_DATA_DIR)
-        port = _int("AFTERCARE_PORT", 8000)
-        rasa_port, action_port = port_plan(port)
-        token = os.environ.get("AFTERCARE_API_TOKEN", "").strip()
-        generated = False
-        if not token:
-            token = secrets.token_urlsafe(24)
-            generated = True
-        origins = [o.strip().rstrip("/") for o in os.environ.get("AFTERCARE_ALLOWED_ORIGINS", "").split(",") if o.strip()]
-        settings = Settings(
-            env=env,
-            data_dir=data_dir,
-            database_url=os.environ.get("AFTERCARE_DATABASE_URL", "").strip() or f"sqlite:///{data_dir / 'aftercare.db'}",
-            port=port,
-            host=os.environ.get("AFTERCARE_HOST", "127.0.0.1"),
-            api_token=token,
-            api_token_generated=generated,
-            metrics_token=os.environ.get("AFTERCARE_METRICS_TOKEN", "").strip(),
-            secret_key=os.environ.get("AFTERCARE_SECRET_KEY", "").strip() or INSECURE_SECRET,
-            public_url=os.environ.get("AFTERCARE_PUBLIC_URL", "").strip().rstrip("/") or f"http://127.0.0.1:{port}",
-            twilio_account_sid=os.environ.get("TWILIO_ACCOUNT_SID", "").strip(),
-            twilio_auth_token=os.environ.get("TWILIO_AUTH_TOKEN", "").strip(),
-            twilio_from_number=os.environ.get("TWILIO_FROM_NUMBER", "").strip(),
-            twilio_messaging_service_sid=os.environ.get("TWILIO_MESSAGING_SERVICE_SID", "").strip(),
-            twilio_api_base=os.environ.get("AFTERCARE_TWILIO_API_BASE", "").strip(),
-            rasa_url=os.environ.get("AFTERCARE_RASA_URL", "").strip() or f"http://127.0.0.1:{rasa_port}",
-            action_url=os.environ.get("AFTERCARE_ACTION_URL", "").strip() or f"http://127.0.0.1:{action_port}/webhook",
-            rasa_timeout_s=_float("AFTERCARE_RASA_TIMEOUT", 8.0),
-            rasa_token=os.environ.get("AFTERCARE_RASA_TOKEN", "").strip(),
-            allowed_origins=origins,
-            clinic_timezone=os.environ.get("AFTERCARE_CLINIC_TIMEZONE", DEFAULT_TIMEZONE),
-            log_level=os.environ.get("AFTERCARE_LOG_LEVEL", "INFO").upper(),
-            log_format=os.environ.get("AFTERCARE_LOG_FORMAT", "").strip().lower(),
-            triage_model=os.environ.get("AFTERCARE_TRIAGE_MODEL", "on").strip().lower() not in {"off", "0", "false", "no"},
-            triage_threads=int(_float("AFTERCARE_TRIAGE_THREADS", 2)),
-            trusted_proxies=[
-                p.strip() for p in os.environ.get("AFTERCARE_TRUSTED_PROXIES", "127.0.0.1,::1").split(",") if p.strip()
-            ],
-            chat_sessions_per_hour=_int("AFTERCARE_CHAT_SESSIONS_PER_HOUR", DEFAULT_CHAT_SESSIONS_PER_HOUR),
-            chat_client_messages_per_minute=_int(
-                "AFTERCARE_CHAT_CLIENT_MESSAGES_PER_MINUTE", DEFAULT_CHAT_CLIENT_MESSAGES_PER_MINUTE
-            ),
-        )
-    finally:
-        if environ is not None:
-            os.environ.clear()
-            os.environ.update(saved)
+    """Build the settings from ``environ`` (defaults to ``os.environ``).
+
+    Reads the mapping; never writes the process environment (it once swapped ``os.environ`` for the
+    duration: a thread reading the environment meanwhile, such as libfaketime's clock, crashed the
+    process with a segmentation fault)."""
+    source: Mapping[str, str] = os.environ if environ is None else environ
+    env = source.get("AFTERCARE_ENV", "development").strip() or "development"
+    data_dir = Path(source.get("AFTERCARE_DATA_DIR", "") or DEFAULT_DATA_DIR)
+    port = _int(source, "AFTERCARE_PORT", 8000)
+    rasa_port, action_port = port_plan(port)
+    token = source.get("AFTERCARE_API_TOKEN", "").strip()
+    generated = False
+    if not token:
+        token = secrets.token_urlsafe(24)
+        generated = True
+    origins = [o.strip().rstrip("/") for o in source.get("AFTERCARE_ALLOWED_ORIGINS", "").split(",") if o.strip()]
+    settings = Settings(
+        env=env,
+        data_dir=data_dir,
+        database_url=source.get("AFTERCARE_DATABASE_URL", "").strip() or f"sqlite:///{data_dir / 'aftercare.db'}",
+        port=port,
+        host=source.get("AFTERCARE_HOST", "127.0.0.1"),
+        api_token=token,
+        api_token_generated=generated,
+        metrics_token=source.get("AFTERCARE_METRICS_TOKEN", "").strip(),
+        secret_key=source.get("AFTERCARE_SECRET_KEY", "").strip() or INSECURE_SECRET,
+        public_url=source.get("AFTERCARE_PUBLIC_URL", "").strip().rstrip("/") or f"http://127.0.0.1:{port}",
+        twilio_account_sid=source.get("TWILIO_ACCOUNT_SID", "").strip(),
+        twilio_auth_token=source.get("TWILIO_AUTH_TOKEN", "").strip(),
+        twilio_from_number=source.get("TWILIO_FROM_NUMBER", "").strip(),
+        twilio_messaging_service_sid=source.get("TWILIO_MESSAGING_SERVICE_SID", "").strip(),
+        twilio_api_base=source.get("AFTERCARE_TWILIO_API_BASE", "").strip(),
+        rasa_url=source.get("AFTERCARE_RASA_URL", "").strip() or f"http://127.0.0.1:{rasa_port}",
+        action_url=source.get("AFTERCARE_ACTION_URL", "").strip() or f"http://127.0.0.1:{action_port}/webhook",
+        rasa_timeout_s=_float(source, "AFTERCARE_RASA_TIMEOUT", 8.0),
+        rasa_token=source.get("AFTERCARE_RASA_TOKEN", "").strip(),
+        allowed_origins=origins,
+        clinic_timezone=source.get("AFTERCARE_CLINIC_TIMEZONE", DEFAULT_TIMEZONE),
+        log_level=source.get("AFTERCARE_LOG_LEVEL", "INFO").upper(),
+        log_format=source.get("AFTERCARE_LOG_FORMAT", "").strip().lower(),
+        triage_model=source.get("AFTERCARE_TRIAGE_MODEL", "on").strip().lower() not in {"off", "0", "false", "no"},
+        triage_threads=int(_float(source, "AFTERCARE_TRIAGE_THREADS", 2)),
+        trusted_proxies=[p.strip() for p in source.get("AFTERCARE_TRUSTED_PROXIES", "127.0.0.1,::1").split(",") if p.strip()],
+        chat_sessions_per_hour=_int(source, "AFTERCARE_CHAT_SESSIONS_PER_HOUR", DEFAULT_CHAT_SESSIONS_PER_HOUR),
+        chat_client_messages_per_minute=_int(
+            source, "AFTERCARE_CHAT_CLIENT_MESSAGES_PER_MINUTE", DEFAULT_CHAT_CLIENT_MESSAGES_PER_MINUTE
+        ),
+    )
     settings.validate()
     return settings
