@@ -50,7 +50,10 @@ NLU_FALSE_ALARM_BUDGET = 0.01  # ordinary questions and chat escalated by the mo
 # thresholds moved and the frozen blind Spanish set's missed red flags went from 6 to 8 of 250
 # (2026-12-07); a missed red flag costs more than the language head gains (it already told the
 # languages apart on 1,249 labelled messages with no error: scripts/eval_language.py).
-NLU_LEFT_OUT = ("spanish",)
+# guide_gaps_more.yml (912 out-of-guide questions, seventh session) is left out too, for now: it
+# was added for the NLU's honest "no guidance" answer, and retraining the red-flag model on it
+# (thresholds move) has not been measured on the frozen triage sets yet.
+NLU_LEFT_OUT = ("spanish", "guide_gaps_more")
 
 
 def training_files() -> list[Path]:
