@@ -47,18 +47,9 @@ def test_the_fetcher_calls_only_twilio(url: str, ok: bool) -> None:
 
 def test_retries_then_gives_up_with_a_reason(session_factory) -> None:
     from core.db import session_scope
-    from core.models import Conversation, Message, MessageMedia
+    from core.models import MessageMedia
 
-    with session_scope(session_factory) as s:
-        conv = Conversation(channel="sms", phone="+12015550123")
-        s.add(conv)
-        s.flush()
-        msg = Message(conversation_id=conv.id, direction="in", author="patient", channel="sms", text="", media_urls=["u1"])
-        s.add(msg)
-        s.flush()
-        [row] = media.register(s, msg)
-        s.flush()
-        media_id = row.id
+    media_id = _one_pending_photo(session_factory)
     for attempt in range(media.MAX_ATTEMPTS):
         with session_scope(session_factory) as s:
             status = media.record(s, media_id, MediaError("network error"))
