@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import collections
 import os
+import re
 import signal
 import socket
 import threading
@@ -307,9 +308,16 @@ def test_kill_an_api_replica_and_a_rasa_server_mid_load(cluster):
             outbox_purposes = [(o.to, o.purpose) for o in outbox]
     finally:
         engine.dispose()
-    # no SMS sent twice: what reached Twilio is exactly the outbox, row for row
+    # every outbox row reached Twilio, and none twice, except a row whose replica was killed between
+    # Twilio's answer and recording it: the dispatcher releases such a row after its lease and sends it
+    # again (at least once, by design: a duplicate beats a lost message; Twilio takes no idempotency
+    # key). Such a release is logged; a duplicate without one is a bug.
     reached = collections.Counter((r["form"].get("To"), r["form"].get("Body")) for r in cluster.fake.requests)
-    assert reached == sent_rows
+    assert not (sent_rows - reached), "an SMS in the outbox never reached Twilio"
+    extra = sum((reached - sent_rows).values())
+    logs = "".join(p.read_text(errors="replace") for p in cluster.data_dir.glob("node-*.log"))
+    released = sum(int(n) for n in re.findall(r"released (\d+) outbox row", logs))
+    assert extra <= released, f"{extra} SMS sent twice without a crash mid-send to explain it"
     # the day-1 check-in: one text per patient at most (a step may be skipped, never sent twice)
     checkins = collections.Counter(o_to for (o_to, purpose) in outbox_purposes if purpose == "checkin")
     assert checkins and set(checkins.values()) == {1}
