@@ -28,12 +28,14 @@ class WatchingAssistant(FakeAssistant):
     def __init__(self) -> None:
         super().__init__()
         self.active: dict[str, int] = {}
-        self.most_at_once = 0
+        self.most_at_once = 0  # turns of one conversation inside the assistant at once
+        self.most_overall = 0  # turns of any conversations inside the assistant at once
         self.order: list[str] = []
 
     async def respond(self, *, conversation_id, text, metadata) -> AssistantTurn:
         self.active[conversation_id] = self.active.get(conversation_id, 0) + 1
         self.most_at_once = max(self.most_at_once, self.active[conversation_id])
+        self.most_overall = max(self.most_overall, sum(self.active.values()))
         self.order.append(text)
         try:
             await asyncio.sleep(0.3)
@@ -113,17 +115,15 @@ def test_different_conversations_do_not_wait_for_each_other(db_url):
     m1, m2 = store(service, ids[0], "hi a"), store(service, ids[1], "hi b")
 
     async def both():
-        started = time.monotonic()
         await asyncio.gather(service.process(m1), service.process(m2))
-        return time.monotonic() - started
 
     try:
-        took = asyncio.run(both())
+        asyncio.run(both())
     finally:
         service.turn_locks.close()
         engine.dispose()
-    # each answer takes 0.3 s; one after the other would take 0.6 s
-    assert took < 0.55, f"two conversations were serialised ({took:.2f}s)"
+    # behaviour, not timing: both turns were inside the assistant at the same moment
+    assert assistant.most_overall == 2, "two conversations were answered one after the other"
 
 
 def test_postgres_lock_is_shared_between_pools_and_freed_when_a_holder_dies(db_url):
