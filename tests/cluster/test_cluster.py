@@ -19,7 +19,6 @@ import collections
 import os
 import re
 import signal
-import socket
 import threading
 import time
 import uuid
@@ -30,7 +29,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from api.cluster import Cluster, haproxy_binary, tracker_url
-from api.supervisor import ROOT, latest_model, port_plan
+from api.supervisor import ROOT, _port_free, latest_model, port_plan
 from core.clock import SystemClock
 from core.db import make_engine, make_session_factory, session_scope
 from core.enums import Channel
@@ -46,21 +45,12 @@ SMS_PATIENTS = [f"+1201555{7100 + i:04d}" for i in range(6)]
 WEB_SESSIONS = 4
 
 
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
-
-
 def cluster_port(replicas: int) -> int:
     """A public port whose replica ports and their Rasa/action ports are all free."""
     for base in range(18100, 19900, 10):
         ports = [base] + [base + 1 + i for i in range(replicas)]
         ports += [p for r in ports[1:] for p in port_plan(r)]
-        if all(_free(p) for p in ports):
+        if all(_port_free(p) for p in ports):
             return base
     raise RuntimeError("no free ports for the cluster")
 
