@@ -2,8 +2,8 @@
 
 One pass (:meth:`Dispatcher.run_once` / :meth:`Dispatcher.run_once_async`):
 
-1. release rows stuck in ``sending`` longer than the lease (a crash between claim and result:
-   at-least-once, a duplicate beats a lost message);
+1. release rows stuck in ``sending`` longer than the lease (a crash between claim and result),
+   remembering when the interrupted send began (``interrupted_at``);
 2. claim due rows (``pending`` and ``next_attempt_at <= now``): ``SELECT ... FOR UPDATE SKIP
    LOCKED`` on PostgreSQL, a compare-and-set ``UPDATE ... WHERE status = 'pending'`` on SQLite,
    so several dispatchers never send the same row;
@@ -15,6 +15,12 @@ One pass (:meth:`Dispatcher.run_once` / :meth:`Dispatcher.run_once_async`):
    backoff for rate limits / 5xx / network errors, ``failed`` at once for permanent errors
    (21610 opted out, 21211 invalid number, 21614 not a mobile ...), ``dead`` after
    ``max_attempts``. ``last_error`` always says what happened in words staff can act on.
+
+A released row may have reached the provider before its dispatcher died. Before sending it again
+the dispatcher asks a sender that can look (:class:`~core.ports.SentLookup`: Twilio's message
+list) whether a message with the same body went to the same number since the interrupted send
+began, and not already recorded for another row; if so the row is recorded as sent with that id.
+If the provider cannot be asked, the row is sent again: a duplicate beats a lost message.
 
 Status callbacks from the provider update rows by ``provider_sid`` (:func:`record_delivery`).
 """
@@ -29,7 +35,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import now_of, session_scope
@@ -52,6 +58,8 @@ PROBLEM_STATUSES = frozenset({UNDELIVERED, FAILED, DEAD})  # what staff should l
 # purposes that still go to an opted-out number: alerts to the clinic's own on-call phone, and
 # the one confirmation of STOP / START / HELP
 EXEMPT_PURPOSES = frozenset({"oncall_alert", KEYWORD_PURPOSE})
+# how far before an interrupted send began the provider's record of it may be dated (clock skew)
+LOOKUP_SKEW = timedelta(minutes=5)
 
 
 @dataclass
@@ -77,6 +85,7 @@ class Claimed:
     body: str
     purpose: str
     attempts: int
+    interrupted_at: datetime | None = None  # an earlier send of this row was interrupted
 
 
 @dataclass
@@ -183,8 +192,9 @@ class Dispatcher:
 
     def _format(self, s: Session, row: OutboxMessage, now: datetime) -> list[Claimed]:
         """SMS-format a row on its first attempt; a reply too long for one message becomes one row per part."""
-        if row.attempts:
-            return [Claimed(row.id, row.to, row.body, row.purpose, row.attempts)]
+        interrupted_at = _aware(row.interrupted_at) if row.interrupted_at else None
+        if row.attempts or interrupted_at:  # formatted (and split) when first claimed
+            return [Claimed(row.id, row.to, row.body, row.purpose, row.attempts, interrupted_at)]
         buttons = None
         if row.message_id and row.purpose == "reply":
             msg = s.get(Message, row.message_id)
@@ -223,7 +233,12 @@ class Dispatcher:
                 update(OutboxMessage)
                 .where(OutboxMessage.status == SENDING, OutboxMessage.updated_at < cutoff)
                 .values(
-                    status=PENDING, next_attempt_at=now, updated_at=now, last_error="interrupted while sending; sending again"
+                    status=PENDING,
+                    next_attempt_at=now,
+                    # when the (first) interrupted send began: it was claimed then
+                    interrupted_at=func.coalesce(OutboxMessage.interrupted_at, OutboxMessage.updated_at),
+                    updated_at=now,
+                    last_error="interrupted while sending; checking whether it went out before sending again",
                 )
                 .execution_options(synchronize_session=False)
             )
@@ -234,12 +249,43 @@ class Dispatcher:
     # ------------------------------------------------------------------ send
     def deliver(self, item: Claimed) -> str:
         """Send one claimed row and record the result. Returns sent | delivered | retry | failed | dead."""
+        if item.interrupted_at is not None:
+            found = self._sent_before(item)
+            if found:
+                log.warning("outbox %s: its interrupted send had reached the provider; not sent again", item.id)
+                return self._record(item, SendResult(ok=True, provider_id=found))
         try:
             result = self.sender.send(to=item.to, body=item.body, status_callback=self.status_callback_url)
         except Exception as exc:  # an adapter bug or an unexpected network error: retry like a 5xx
             log.exception("SMS sender raised for outbox %s", item.id)
             result = SendResult(ok=False, error=f"sender error: {type(exc).__name__}: {exc}"[:300], permanent=False)
         return self._record(item, result)
+
+    def _sent_before(self, item: Claimed) -> str | None:
+        """The provider's id of this row's interrupted send, if the provider has it; else None."""
+        find_sent = getattr(self.sender, "find_sent", None)
+        if find_sent is None or item.interrupted_at is None:
+            return None
+        try:
+            candidates = list(find_sent(to=item.to, body=item.body, since=item.interrupted_at - LOOKUP_SKEW))
+        except Exception as exc:  # the provider cannot be asked: send again (at least once)
+            log.warning(  # the type only: the error's text can carry the phone number
+                "outbox %s: could not ask the provider about an interrupted send (%s); sending again", item.id, type(exc).__name__
+            )
+            return None
+        if not candidates:
+            return None
+        with session_scope(self.session_factory) as s:
+            # a message with the same body to the same number that another row already owns is not ours
+            owned = set(
+                s.execute(
+                    select(OutboxMessage.provider_sid).where(
+                        OutboxMessage.provider_sid.in_(candidates), OutboxMessage.id != item.id
+                    )
+                ).scalars()
+            )
+        free = [sid for sid in candidates if sid not in owned]
+        return free[-1] if free else None  # the oldest: the interrupted send came first
 
     def _record(self, item: Claimed, result: SendResult) -> str:
         now = self.now()

@@ -270,6 +270,9 @@ class OutboxMessage(Base):
     next_attempt_at = Column(TZDateTime, nullable=False, info=STAMP_NOW)
     last_error = Column(Text, nullable=True)
     provider_sid = Column(String(64), nullable=True, index=True)
+    # set when a dispatcher died mid-send (the row was released after its lease): when that send
+    # began. Before sending again the dispatcher asks the provider whether it went out after all.
+    interrupted_at = Column(TZDateTime, nullable=True)
     created_at = Column(TZDateTime, nullable=False, info=STAMP_CREATE)
     updated_at = Column(TZDateTime, nullable=False, info=STAMP_UPDATE)
 

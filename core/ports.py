@@ -52,6 +52,18 @@ class SmsSender(Protocol):
     def send(self, *, to: str, body: str, status_callback: str | None = None) -> SendResult: ...
 
 
+class SentLookup(Protocol):
+    """Optional on an :class:`SmsSender`: did a message with this body go to ``to`` since ``since``?
+
+    The dispatcher asks before sending again a row whose earlier send was interrupted (its replica
+    died between the provider's answer and recording it). Returns the provider's ids of matching
+    messages, newest first; raises if the provider cannot be asked (the row is then sent again:
+    a duplicate beats a lost message).
+    """
+
+    def find_sent(self, *, to: str, body: str, since: datetime) -> list[str]: ...
+
+
 class Clock(Protocol):
     def now(self) -> datetime: ...
 

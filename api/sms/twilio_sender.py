@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import datetime, timezone
 
 import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
@@ -83,6 +84,30 @@ class TwilioSmsSender:
         except TwilioException as exc:
             return SendResult(ok=False, error=f"Twilio client error: {exc}"[:300], permanent=False)
         return SendResult(ok=True, provider_id=message.sid)
+
+    def find_sent(self, *, to: str, body: str, since: datetime) -> list[str]:
+        """Sids of outbound messages with this body to ``to`` created since ``since``, newest first.
+
+        Twilio's message list (newest first) filtered by recipient, and by sender when we send
+        from a number; read until a message older than ``since``. A queued message has no
+        send date yet, so the creation date is compared here rather than the API's DateSent
+        filter. Raises on any error: the caller then sends again.
+        """
+        since = since if since.tzinfo else since.replace(tzinfo=timezone.utc)
+        want = " ".join(body.split())
+        kwargs: dict = {"to": to, "page_size": 50, "limit": 200}
+        if not self.messaging_service_sid:
+            kwargs["from_"] = self.from_number
+        found: list[str] = []
+        for message in self.client.messages.stream(**kwargs):
+            created = message.date_created
+            if created is not None and created.tzinfo is None:
+                created = created.replace(tzinfo=timezone.utc)
+            if created is not None and created < since:
+                break
+            if (message.direction or "").startswith("outbound") and " ".join((message.body or "").split()) == want:
+                found.append(message.sid)
+        return found
 
     @staticmethod
     def _rest_error(exc: TwilioRestException) -> SendResult:

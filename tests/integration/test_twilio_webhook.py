@@ -16,10 +16,11 @@ import uuid
 from base64 import b64decode
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
+from datetime import date, datetime, timezone
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -70,10 +71,19 @@ class LiveServer:
 
 
 class FakeTwilio:
-    """A tiny Twilio REST endpoint: POST /2010-04-01/Accounts/{sid}/Messages.json, scripted answers."""
+    """A tiny Twilio REST endpoint: POST /2010-04-01/Accounts/{sid}/Messages.json, scripted answers;
+    GET of the same path lists the messages it accepted, newest first, filtered by To and From
+    (as Twilio does); GET .../Media/... serves a photo.
+
+    ``now`` stamps each accepted message's ``date_created`` (Twilio's clock); a test whose
+    service runs on a fixed clock sets it to that clock's ``now``.
+    """
 
     def __init__(self) -> None:
         self.requests: list[dict] = []
+        self.messages: list[dict] = []  # accepted (201) messages, oldest first
+        self.list_requests: list[dict] = []
+        self.now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
         self.script: list[tuple[int, dict]] = []  # answered in order; then 201
         self.media_requests: list[dict] = []
         self.photo = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64  # the first bytes of a PNG
@@ -93,10 +103,19 @@ class FakeTwilio:
                     payload = {
                         "sid": "SM" + uuid.uuid4().hex,
                         "status": "queued",
+                        "direction": "outbound-api",
                         "to": form.get("To"),
+                        "from": form.get("From") or "",
+                        "messaging_service_sid": form.get("MessagingServiceSid"),
                         "body": form.get("Body"),
+                        "date_created": format_datetime(fake.now(), usegmt=True),
                         **payload,
                     }
+                    with fake.lock:
+                        fake.messages.append(payload)
+                self._json(status, payload)
+
+            def _json(self, status: int, payload: dict) -> None:
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -104,9 +123,25 @@ class FakeTwilio:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def do_GET(self) -> None:  # noqa: N802  (an MMS photo, behind the account's basic auth)
+            def do_GET(self) -> None:  # noqa: N802  (an MMS photo or the message list, behind basic auth)
                 auth = self.headers.get("authorization", "")
                 user = b64decode(auth.split(" ", 1)[1]).decode().split(":", 1)[0] if auth.startswith("Basic ") else ""
+                url = urlsplit(self.path)
+                if url.path.endswith("/Messages.json"):
+                    query = {k: v[0] for k, v in parse_qs(url.query).items()}
+                    with fake.lock:
+                        fake.list_requests.append({"path": self.path, "query": query, "user": user})
+                        hits = [
+                            m
+                            for m in reversed(fake.messages)
+                            if m["to"] == query.get("To", m["to"]) and m["from"] == query.get("From", m["from"])
+                        ]
+                    if user != ACCOUNT_SID:
+                        self._json(401, {"code": 20003, "message": "Authenticate", "status": 401})
+                        return
+                    size = int(query.get("PageSize") or 50)
+                    self._json(200, {"messages": hits[:size], "next_page_uri": None, "page": 0, "page_size": size})
+                    return
                 with fake.lock:
                     fake.media_requests.append({"path": self.path, "user": user})
                 if "/Media/" not in self.path or user != ACCOUNT_SID:

@@ -277,6 +277,28 @@ def test_rows_stuck_in_sending_are_released_after_the_lease(session_factory, fix
     assert stats.released == 1 and stats.sent == 1
 
 
+def test_a_released_reply_is_sent_as_formatted_at_its_first_claim(session_factory, fixed_clock) -> None:
+    """Its parts were split and its reply line added then; a second claim must not add them again."""
+    long = " ".join(f"Sentence number {i} about caring for your skin." for i in range(12))
+    oid = queue(session_factory, long, with_message=True)
+    with session_scope(session_factory) as s:
+        s.get(Message, get(session_factory, oid).message_id).buttons = [
+            {"title": "Yes", "payload": "/affirm"},
+            {"title": "No", "payload": "/deny"},
+        ]
+    sender = ScriptedSender()
+    d = make(session_factory, sender, fixed_clock, lease_s=60, max_chars=160)
+    first = d.claim()  # formatted and split, then the process dies before sending
+    assert len(first) > 1
+    fixed_clock.advance(seconds=61)
+    stats = d.run_once()
+    assert stats.released == len(first) and stats.sent == len(first)
+    assert [c["body"] for c in sender.calls] == [c.body for c in first]
+    assert sum("Reply: Yes / No" in c["body"] for c in sender.calls) == 1
+    with session_scope(session_factory) as s:
+        assert s.query(OutboxMessage).count() == len(first)
+
+
 # ---------------------------------------------------------------------- concurrency (both databases)
 def test_concurrent_dispatchers_never_send_a_row_twice(db_url) -> None:
     engine = make_engine(db_url)
