@@ -34,9 +34,10 @@ from core.language import decide as decide_language
 from core.models import Conversation, Escalation, Message, Patient
 from core.outcomes import apply_screen, screen_reply
 from core.phones import display, find_in_text
-from core.ports import Assistant, AssistantReply, AssistantUnavailable, Clock
+from core.ports import Assistant, AssistantReply, AssistantTurn, AssistantUnavailable, Clock
 from core.recovery import recovery_for_conversation
 from core.screening import Screener
+from core.segments import join_turns, question_segments
 from core.spool import Spool
 from core.topics import TOPIC_IDS
 from core.triage import Level, TriageResult
@@ -235,14 +236,7 @@ class ConversationService:
             pass  # the message answered our own question (a callback number)
         elif plan.assistant_text is not None:
             try:
-                turn = await asyncio.wait_for(
-                    self.assistant.respond(
-                        conversation_id=plan.conversation_id,
-                        text=plan.assistant_text,
-                        metadata=plan.context.to_metadata(),
-                    ),
-                    timeout=self.assistant_timeout_s,
-                )
+                turn = await asyncio.wait_for(self._ask_assistant(plan), timeout=self.assistant_timeout_s)
             except (AssistantUnavailable, asyncio.TimeoutError, OSError) as exc:
                 log.warning("assistant unavailable for message %s: %s", plan.message_id, type(exc).__name__)
                 assistant_failed = True
@@ -266,6 +260,21 @@ class ConversationService:
         if topic is None and plan.escalation_ref is not None:
             topic = "symptom_report"
         return await asyncio.to_thread(self._finish, plan, replies, topic, turn, assistant_failed, asked_date)
+
+    async def _ask_assistant(self, plan: _Plan) -> AssistantTurn:
+        """The assistant's turn for the message; a message that asks several things is asked one
+        question at a time and the answers are joined (core/segments.py), in the patient's order."""
+        metadata = plan.context.to_metadata()
+        text = plan.assistant_text or ""
+        segments = [] if plan.escalation_reply or plan.ask_date else question_segments(text)
+        if len(segments) >= 2:
+            turns = []
+            for segment in segments:
+                turns.append(await self.assistant.respond(conversation_id=plan.conversation_id, text=segment, metadata=metadata))
+            joined = join_turns(turns)
+            if joined is not None:
+                return joined
+        return await self.assistant.respond(conversation_id=plan.conversation_id, text=text, metadata=metadata)
 
     def _prepare(self, message_id: str) -> _Plan | TurnResult:
         screen = self.screener.screen

@@ -90,6 +90,7 @@ class ActionsAssistant:
             "symptom_report": actions.ActionSymptomReport,
             "inform_treatment_date": actions.ActionInformTreatmentDate,
             "talk_to_staff": actions.ActionStaffRequest,
+            "out_of_guide": actions.ActionNoGuidance,
             "nlu_fallback": actions.ActionClarify,
         }.get(intent, actions.ActionAnswerTopic)()
         parse = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": [], "intent_ranking": []}

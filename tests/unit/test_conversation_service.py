@@ -415,3 +415,81 @@ def test_an_english_red_flag_in_an_english_conversation_gets_one_language(servic
     result = say(service, conv, "I can't breathe and my throat is closing")
     assert result.escalation["level"] == "emergency"
     assert "llame" not in result.replies[0].text.lower()
+
+
+# ------------------------------------------------------------- two questions in one message (issue #15)
+@pytest.fixture
+def two_topics(session_factory, fixed_clock: FixedClock, tmp_path):
+    from tests.fakes import ActionsAssistant
+
+    intents = {
+        "makeup": "makeup",
+        "maquillaje": "makeup",
+        "gym": "exercise_sweat",
+        "gimnasio": "exercise_sweat",
+        "tylenol": "out_of_guide",
+        "hello": "greet",
+    }
+    return make_service(session_factory, fixed_clock, tmp_path, ActionsAssistant(intents), 5.0)
+
+
+def _texts(result) -> list[str]:
+    return [r.text for r in result.replies]
+
+
+def test_a_message_with_two_questions_gets_both_answers_in_order(two_topics, session_factory, fixed_clock):
+    conv = new_conversation(session_factory, treated_on=fixed_clock.today().replace(day=23))
+    alone = {
+        q: _texts(
+            say(
+                two_topics,
+                new_conversation(session_factory, treated_on=fixed_clock.today().replace(day=23), phone=f"+1201555013{i}"),
+                q,
+            )
+        )
+        for i, q in enumerate(("can I wear makeup tomorrow?", "when can I go back to the gym"))
+    }
+    two_topics.assistant.calls.clear()
+    result = say(two_topics, conv, "can I wear makeup tomorrow? and when can I go back to the gym")
+    assert [c["text"] for c in two_topics.assistant.calls] == ["can I wear makeup tomorrow?", "when can I go back to the gym"]
+    assert _texts(result) == alone["can I wear makeup tomorrow?"] + alone["when can I go back to the gym"]
+    assert result.topic == "makeup"  # the first question asked
+    # asked the other way round, the topic follows the patient's order
+    result = say(two_topics, conv, "when can i go to the gym, can i put makeup on")
+    assert result.topic == "exercise_sweat" and len(two_topics.assistant.calls) == 4
+
+
+def test_a_second_question_the_guide_does_not_answer_is_handed_off_not_guessed(two_topics, session_factory, fixed_clock):
+    conv = new_conversation(session_factory, treated_on=fixed_clock.today().replace(day=23))
+    result = say(two_topics, conv, "can I wear makeup tomorrow? also can I take tylenol tonight")
+    assert result.topic == "makeup" and len(result.replies) >= 2
+    with session_scope(session_factory) as s:
+        [esc] = s.query(Escalation).all()
+        assert esc.level == "routine" and esc.conversation_id == conv
+
+
+def test_small_talk_and_one_question_with_and_are_answered_once(two_topics, session_factory, fixed_clock):
+    conv = new_conversation(session_factory, treated_on=fixed_clock.today().replace(day=23))
+    say(two_topics, conv, "can i use makeup and moisturizer tomorrow")
+    assert len(two_topics.assistant.calls) == 1  # one question: not split
+    two_topics.assistant.calls.clear()
+    result = say(two_topics, conv, "hello there how are you? can i wear makeup tomorrow")
+    assert len(two_topics.assistant.calls) == 2 and result.topic == "makeup"
+    assert not any(r.text.lower().startswith(("hi", "hello")) for r in result.replies)  # the greeting part is dropped
+
+
+def test_spanish_two_questions_are_both_answered_in_spanish(two_topics, session_factory, fixed_clock):
+    conv = new_conversation(session_factory, treated_on=fixed_clock.today().replace(day=23))
+    result = say(two_topics, conv, "hola, puedo usar maquillaje mañana? y cuando puedo volver al gimnasio")
+    assert [c["text"] for c in two_topics.assistant.calls] == [
+        "hola, puedo usar maquillaje mañana?",
+        "cuando puedo volver al gimnasio",
+    ]
+    assert result.topic == "makeup" and len(result.replies) >= 2
+    assert "maquillaje" in " ".join(_texts(result)).lower()
+
+
+def test_a_red_flag_message_with_two_questions_is_not_split(two_topics, session_factory, fixed_clock):
+    conv = new_conversation(session_factory, treated_on=fixed_clock.today().replace(day=23))
+    result = say(two_topics, conv, "there is pus on my cheek. can I wear makeup? and when can I go to the gym")
+    assert len(two_topics.assistant.calls) == 1 and result.escalation is not None
