@@ -266,12 +266,14 @@ class ConversationService:
         question at a time and the answers are joined (core/segments.py), in the patient's order."""
         metadata = plan.context.to_metadata()
         text = plan.assistant_text or ""
-        segments = [] if plan.escalation_reply or plan.ask_date else question_segments(text)
+        segments = [] if plan.escalation_reply else question_segments(text)
         if len(segments) >= 2:
             turns = []
             for segment in segments:
                 turns.append(await self.assistant.respond(conversation_id=plan.conversation_id, text=segment, metadata=metadata))
-            joined = join_turns(turns)
+            # a symptom that needs the day, with none known, is not answered from a part of the message
+            # (the whole message then asks for the date when no other question was asked)
+            joined = join_turns(turns, leave_out=frozenset({"symptom_report"}) if plan.ask_date else frozenset())
             if joined is not None:
                 return joined
         return await self.assistant.respond(conversation_id=plan.conversation_id, text=text, metadata=metadata)

@@ -38,21 +38,27 @@ _OPENERS_EN = (
 )
 _OPENERS_ES = (
     r"puedo|pueda|puede|pueden|podre|podria|podemos|se\s+puede|me\s+puedo|cuando|como|cual|cuales|"
-    r"cuanto|cuanta|cuantos|cuantas|cada\s+cuanto|donde|por\s*que|xq|pq|debo|deberia|tengo\s+que|hay|es|esta|sera|"
-    r"ya\s+(?:me\s+|se\s+|lo\s+)?(?:puedo|puede|pueden)|que|(?:de|con|en|para|a)\s+que|"
-    r"me\s+pueden|me\s+puede|nos\s+pueden|tienen|sirve|funciona|duele|dura|todavia|se\s+siente|se\s+nota|"
+    r"cuanto|cuanta|cuantos|cuantas|cada\s+cuanto|donde|por\s*que|xq|pq|debo|deberia|tengo\s+que|"
+    r"ya\s+(?:me\s+|se\s+|lo\s+)?(?:puedo|puede|pueden)|(?:de|con|en|para|a)\s+que|"
+    r"me\s+pueden|me\s+puede|nos\s+pueden|tienen|sirve|funciona|duele|todavia|se\s+siente|se\s+nota|"
     r"necesito|necesitaria|los\s+resultados|el\s+resultado"
 )
-_OPENER = rf"(?:{_OPENERS_EN}|{_OPENERS_ES})\b"
+# Spanish words that open a question but also join clauses ("una crema, que me dio...", "y es que..."):
+# an opener only at the start of a sentence or after a connector, never after a bare comma
+_OPENERS_ES_WEAK = r"que|es|esta|como|hay|sera|dura"
+_STRONG = rf"(?:{_OPENERS_EN}|{_OPENERS_ES})\b"
+_OPENER = rf"(?:{_OPENERS_EN}|{_OPENERS_ES}|{_OPENERS_ES_WEAK})\b"
 _CONNECTOR = (
     r"(?:and\s+also|and|also|plus|oh\s+and|btw|by\s+the\s+way|one\s+more\s+thing|another\s+question|"
     r"y\s+tambien|y\s+ademas|y\s+otra\s+cosa|y|ah\s+y|tambien|ademas|otra\s+pregunta|otra\s+cosa|una\s+cosa\s+mas)"
 )
 _WORD = re.compile(r"[^\W\d_]+|\d+", re.UNICODE)
-_STARTS_WITH_OPENER = re.compile(rf"^\s*(?:{_CONNECTOR}\s*[,:]?\s+)?{_OPENER}", re.IGNORECASE)
+_STARTS_WITH_OPENER = re.compile(rf"^\s*(?:{_CONNECTOR}\s*[,:]?\s+{_OPENER}|{_STRONG})", re.IGNORECASE)
+_STARTS_WITH_ANY_OPENER = re.compile(rf"^\s*(?:{_CONNECTOR}\s*[,:]?\s+)?{_OPENER}", re.IGNORECASE)
 # a boundary inside a sentence: ", can I", " and when", " also is it", " y cuando", ", y se puede"
 # or any comma (a part that is not a question then stays as context of the next one)
 _INNER = re.compile(rf"(?:\s*,\s*|\s+)(?={_CONNECTOR}\s*[,:]?\s+{_OPENER})|\s*[,;]\s*", re.IGNORECASE)
+_ONLY_CONNECTOR = re.compile(rf"^\s*{_CONNECTOR}\s*[,:;]?\s*$", re.IGNORECASE)
 _SENTENCE = re.compile(r"(?<=[?!.])\s+|\n+|(?<=\?)(?=\S)")
 
 
@@ -71,7 +77,8 @@ def _is_question(part: str, *, whole_sentence: bool) -> bool:
     or more, or two with both ("how much?"). A comma-separated part must start with an opener:
     "is it ok to wear sunscreen, makeup, and moisturizer?" is one question."""
     plain = _plain(part).strip()
-    asked, opens = whole_sentence and plain.endswith("?"), bool(_STARTS_WITH_OPENER.match(plain))
+    asked = whole_sentence and plain.endswith("?")
+    opens = bool((_STARTS_WITH_ANY_OPENER if whole_sentence else _STARTS_WITH_OPENER).match(plain))
     n = _words(plain)
     return (n >= 3 and (asked or opens)) or (n == 2 and asked and opens)
 
@@ -90,7 +97,10 @@ def _split_sentence(sentence: str) -> list[str]:
         return [sentence]
     parts, start = [], 0
     for m in _INNER.finditer(plain):
-        if _words(plain[start : m.end()]):  # never leave a part without a word ("¿" before "Y cuántas")
+        before = plain[start : m.end()]
+        # never leave a part of one word or none ("¿" before "Y cuántas", "oh" before "and does it
+        # hurt") or a bare connector ("otra pregunta, que...")
+        if _words(before) >= 2 and not _ONLY_CONNECTOR.match(before):
             parts.append(sentence[start : m.end()])
             start = m.end()
     parts.append(sentence[start:])
@@ -126,23 +136,26 @@ def question_segments(text: str) -> list[str]:
     return questions[:MAX_SEGMENTS]
 
 
-def join_turns(turns: list[AssistantTurn]) -> AssistantTurn | None:
+def join_turns(turns: list[AssistantTurn], *, leave_out: frozenset[str] = frozenset()) -> AssistantTurn | None:
     """The assistant's answers to the questions of one message, as one turn, in order.
 
     Each distinct topic is answered once; small talk and parts the assistant did not understand
     are dropped. The turn's intent, confidence and topic are the first answered question's (the
-    web chat API's ``topic`` names the first). None when no part was answered.
+    web chat API's ``topic`` names the first). ``leave_out``: intents not to answer here (a symptom
+    whose meaning needs the day, when no day is known: the caller handles it). None unless two different things were answered:
+    a split that found one question and a fragment is not trusted over the whole message (on the
+    blind sets, splitting single questions without this rule lost some of their answers).
     """
     kept: list[AssistantTurn] = []
     seen: set[str] = set()
     for turn in turns:
         intent = turn.intent or ""
-        answerable = (intent in TOPIC_IDS and intent not in _SMALL_TALK) or intent == OUT_OF_GUIDE
+        answerable = (intent in TOPIC_IDS and intent not in _SMALL_TALK | leave_out) or intent == OUT_OF_GUIDE
         if not answerable or (turn.topic or intent) in seen:
             continue
         seen.add(turn.topic or intent)
         kept.append(turn)
-    if not kept:
+    if len(kept) < 2:
         return None
     first = kept[0]
     return AssistantTurn(

@@ -51,6 +51,8 @@ QUIET_SETS = {"nlu_blind600.yml", "nlu_blind_es.yml"}
 # Questions the clinic's guide does not answer (topic null): the share answered with a topic anyway
 # (an answer to another question, or a hand-off that names the wrong request) must stay at most this.
 OUT_OF_GUIDE_SET = "nlu_out_of_guide_blind.yml"
+# messages that ask two things, frozen blind (written from topics.yml alone): counts only
+TWO_QUESTIONS_SET = "two_questions_blind.yml"
 OUT_OF_GUIDE_MAX_WRONG = 0.05
 # topics that are an honest reply to a question the assistant cannot answer
 HONEST_TOPICS = {None, "talk_to_staff"}  # not our vocabulary: eval bookkeeping
@@ -60,6 +62,9 @@ HONEST_TOPICS = {None, "talk_to_staff"}  # not our vocabulary: eval bookkeeping
 # escalation and reply language. A frozen blind set: counts only.
 CONVERSATION_SET = "conversations_es.yml"
 CONVERSATIONS_MIN_PASSED = 30
+# English multi-turn conversations (issue #15: at least 100, all passing): a frozen blind set written
+# from the spec and the guide alone on 2026-12-08; reported, not gated yet (77 of 100 passed at first)
+CONVERSATION_SET_EN = "conversations_en.yml"
 
 
 def score_conversations(base: str, token: str) -> bool:
@@ -69,6 +74,11 @@ def score_conversations(base: str, token: str) -> bool:
     results = run_conversations(base, token, items, "es")
     print(f"\n== conversations: tests/data/{CONVERSATION_SET} (at least {CONVERSATIONS_MIN_PASSED} must pass)")
     print(summary(results, quiet=True))
+    en = ROOT / "tests" / "data" / CONVERSATION_SET_EN
+    if en.exists():
+        english = run_conversations(base, token, yaml.safe_load(en.read_text(encoding="utf-8")), "en")
+        print(f"\n== conversations: tests/data/{CONVERSATION_SET_EN} (reported; target: all pass)")
+        print(summary(english, quiet=True))
     return sum(r["ok"] for r in results) >= CONVERSATIONS_MIN_PASSED
 
 
@@ -88,6 +98,16 @@ def score_out_of_guide(base: str) -> bool:
     print("  by topic given:", dict(Counter(g for _, g in wrong).most_common()))
     print("  by family:", dict(Counter(it.get("family") for it, _ in wrong).most_common()))
     return rate <= OUT_OF_GUIDE_MAX_WRONG
+
+
+def score_two_questions(base: str) -> None:
+    """Messages that ask two things (issue #15): reported, not gated (no target agreed yet)."""
+    from scripts.eval_two_questions import run
+
+    run(base, ROOT / "scripts" / "dev_sets" / "two_questions_dev.yml", quiet=True)
+    blind = ROOT / "tests" / "data" / TWO_QUESTIONS_SET
+    if blind.exists():
+        run(base, blind, quiet=True)
 
 
 async def _triage_via_api(base: str, token: str, items: list[dict], concurrency: int = 4) -> list[dict]:
@@ -205,6 +225,7 @@ def main() -> int:
                 )
                 ok = ok and rc == 0
             ok = score_out_of_guide(base) and ok
+            score_two_questions(base)
         if args.only in (None, "conversations"):
             ok = score_conversations(base, token or "") and ok
         if args.only in (None, "triage"):

@@ -4,7 +4,7 @@ Each conversation of a set runs in one web chat session: a patient on file treat
 ``treated_days_ago`` days before the service's today (created through the integration API and
 opened with their chat link), or an anonymous visitor (``null``). Every turn checks the reply's
 topic (``topic``, or any of ``topic_any``), the escalation it opened or raised (``escalation``:
-null | routine | urgent | emergency) and, for a set with a ``language``, that the replies are in
+null | routine | urgent | emergency, or any of ``escalation_any``) and, for a set with a ``language``, that the replies are in
 that language (core.language reads them). A conversation passes when every turn does.
 
     .venv/bin/python scripts/eval_conversations.py --url http://127.0.0.1:8000 --token TOKEN \\
@@ -84,8 +84,9 @@ def run_conversations(base: str, token: str, items: list[dict], language: str | 
             problems = []
             if got.get("topic") not in want_topics:
                 problems.append(f"topic {got.get('topic')} (want {'/'.join(map(str, want_topics))})")
-            if level != turn.get("escalation"):
-                problems.append(f"escalation {level} (want {turn.get('escalation')})")
+            want_levels = turn["escalation_any"] if "escalation_any" in turn else [turn.get("escalation")]
+            if level not in want_levels:
+                problems.append(f"escalation {level} (want {'/'.join(map(str, want_levels))})")
             if language and spoken not in (language, None):
                 problems.append(f"replied in {spoken} (want {language})")
             turns.append({"say": turn["say"], "problems": problems, "replies": texts})

@@ -429,6 +429,7 @@ def two_topics(session_factory, fixed_clock: FixedClock, tmp_path):
         "gimnasio": "exercise_sweat",
         "tylenol": "out_of_guide",
         "hello": "greet",
+        "red": "symptom_report",
     }
     return make_service(session_factory, fixed_clock, tmp_path, ActionsAssistant(intents), 5.0)
 
@@ -474,8 +475,9 @@ def test_small_talk_and_one_question_with_and_are_answered_once(two_topics, sess
     assert len(two_topics.assistant.calls) == 1  # one question: not split
     two_topics.assistant.calls.clear()
     result = say(two_topics, conv, "hello there how are you? can i wear makeup tomorrow")
-    assert len(two_topics.assistant.calls) == 2 and result.topic == "makeup"
-    assert not any(r.text.lower().startswith(("hi", "hello")) for r in result.replies)  # the greeting part is dropped
+    # two parts, one of them small talk: one thing asked, so the whole message is answered as before
+    assert [c["text"] for c in two_topics.assistant.calls][-1] == "hello there how are you? can i wear makeup tomorrow"
+    assert result.topic == "makeup" and len(two_topics.assistant.calls) == 3
 
 
 def test_spanish_two_questions_are_both_answered_in_spanish(two_topics, session_factory, fixed_clock):
@@ -493,3 +495,17 @@ def test_a_red_flag_message_with_two_questions_is_not_split(two_topics, session_
     conv = new_conversation(session_factory, treated_on=fixed_clock.today().replace(day=23))
     result = say(two_topics, conv, "there is pus on my cheek. can I wear makeup? and when can I go to the gym")
     assert len(two_topics.assistant.calls) == 1 and result.escalation is not None
+
+
+def test_with_no_date_known_two_questions_are_answered_and_a_symptom_part_is_not_reassured(two_topics, session_factory):
+    conv = new_conversation(session_factory)  # anonymous: no treatment date
+    result = say(two_topics, conv, "my face is red, can i wear makeup tomorrow? and when can i go back to the gym")
+    assert [c["text"] for c in two_topics.assistant.calls] == [
+        "my face is red, can i wear makeup tomorrow?",
+        "when can i go back to the gym",
+    ]
+    assert result.topic == "makeup" and result.escalation is None
+    two_topics.assistant.calls.clear()
+    # the symptom part alone needs the day: it is left out, one question remains, the whole message decides
+    result = say(two_topics, conv, "is it normal that my face is this red? and can i go to the gym")
+    assert len(two_topics.assistant.calls) == 3 and two_topics.assistant.calls[-1]["text"].startswith("is it normal")

@@ -88,5 +88,8 @@ def test_answers_are_joined_once_per_topic_without_small_talk_or_unclear_parts()
     assert joined.intent == "makeup" and joined.requests == [handoff]
 
 
-def test_nothing_answered_gives_none() -> None:
+def test_fewer_than_two_answered_questions_give_none() -> None:
+    """The caller then asks about the whole message: one question and a fragment is not a split to trust."""
     assert join_turns([_turn("greet", "Hi!"), _turn("nlu_fallback", "Sorry?"), _turn(None, "")]) is None
+    assert join_turns([_turn("greet", "Hi!"), _turn("makeup", "No makeup for 24 hours.")]) is None
+    assert join_turns([_turn("makeup", "No makeup."), _turn("makeup", "No makeup.")]) is None
