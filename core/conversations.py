@@ -34,10 +34,10 @@ from core.language import decide as decide_language
 from core.models import Conversation, Escalation, Message, Patient
 from core.outcomes import apply_screen, screen_reply
 from core.phones import display, find_in_text
-from core.ports import Assistant, AssistantReply, AssistantTurn, AssistantUnavailable, Clock
+from core.ports import Assistant, AssistantReply, AssistantUnavailable, Clock
 from core.recovery import recovery_for_conversation
 from core.screening import Screener
-from core.segments import join_turns, question_segments
+from core.segments import ask_assistant
 from core.spool import Spool
 from core.topics import TOPIC_IDS
 from core.triage import Level, TriageResult
@@ -236,7 +236,16 @@ class ConversationService:
             pass  # the message answered our own question (a callback number)
         elif plan.assistant_text is not None:
             try:
-                turn = await asyncio.wait_for(self._ask_assistant(plan), timeout=self.assistant_timeout_s)
+                # a message that asks several things is asked one question at a time (core/segments.py)
+                asking = ask_assistant(
+                    self.assistant,
+                    plan.conversation_id,
+                    plan.assistant_text,
+                    plan.context.to_metadata(),
+                    split=not plan.escalation_reply,
+                    day_unknown=plan.ask_date,
+                )
+                turn = await asyncio.wait_for(asking, timeout=self.assistant_timeout_s)
             except (AssistantUnavailable, asyncio.TimeoutError, OSError) as exc:
                 log.warning("assistant unavailable for message %s: %s", plan.message_id, type(exc).__name__)
                 assistant_failed = True
@@ -260,23 +269,6 @@ class ConversationService:
         if topic is None and plan.escalation_ref is not None:
             topic = "symptom_report"
         return await asyncio.to_thread(self._finish, plan, replies, topic, turn, assistant_failed, asked_date)
-
-    async def _ask_assistant(self, plan: _Plan) -> AssistantTurn:
-        """The assistant's turn for the message; a message that asks several things is asked one
-        question at a time and the answers are joined (core/segments.py), in the patient's order."""
-        metadata = plan.context.to_metadata()
-        text = plan.assistant_text or ""
-        segments = [] if plan.escalation_reply else question_segments(text)
-        if len(segments) >= 2:
-            turns = []
-            for segment in segments:
-                turns.append(await self.assistant.respond(conversation_id=plan.conversation_id, text=segment, metadata=metadata))
-            # a symptom that needs the day, with none known, is not answered from a part of the message
-            # (the whole message then asks for the date when no other question was asked)
-            joined = join_turns(turns, leave_out=frozenset({"symptom_report"}) if plan.ask_date else frozenset())
-            if joined is not None:
-                return joined
-        return await self.assistant.respond(conversation_id=plan.conversation_id, text=text, metadata=metadata)
 
     def _prepare(self, message_id: str) -> _Plan | TurnResult:
         screen = self.screener.screen

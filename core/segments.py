@@ -3,7 +3,7 @@
 "can I wear makeup tomorrow? and when can I go back to the gym" asks two things; "can I use
 sunscreen and moisturizer tomorrow" asks one. :func:`question_segments` returns the questions of a
 message, each with the context sentences that came before it ("my skin is peeling a lot. is that
-normal?"), or the whole message when it asks one thing or the split is not clear. Pure, stdlib only,
+normal?"), or the whole message when it asks one thing or the split is not clear (stdlib only),
 English and Spanish.
 
 A split is made only where a question visibly ends or begins:
@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Awaitable
+from typing import Any
 
-from core.ports import AssistantTurn
+from core.ports import Assistant, AssistantTurn
 from core.topics import TOPIC_IDS
 
 # what a question of a several-question message may be answered with: a topic, or "no guidance"
@@ -165,3 +167,30 @@ def join_turns(turns: list[AssistantTurn], *, leave_out: frozenset[str] = frozen
         topic=first.topic,
         requests=[request for turn in kept for request in turn.requests],
     )
+
+
+async def ask_assistant(
+    assistant: Assistant,
+    conversation_id: str,
+    text: str,
+    metadata: dict[str, Any],
+    *,
+    split: bool = True,
+    day_unknown: bool = False,
+) -> AssistantTurn:
+    """The assistant's turn for ``text``: each question in turn, the answers joined, when the message
+    asks several things (and ``split``); else, or when the parts did not give two things to answer,
+    the whole message. With ``day_unknown`` a symptom part is not answered (its meaning needs the day;
+    the caller asks for the date when nothing else was asked)."""
+
+    def respond(part: str) -> Awaitable[AssistantTurn]:
+        return assistant.respond(conversation_id=conversation_id, text=part, metadata=metadata)
+
+    segments = question_segments(text) if split else [text]
+    if len(segments) >= 2:
+        turns = [await respond(segment) for segment in segments]
+        leave_out = frozenset({"symptom_report"}) if day_unknown else frozenset()
+        joined = join_turns(turns, leave_out=leave_out)
+        if joined is not None:
+            return joined
+    return await respond(text)
