@@ -58,8 +58,25 @@ _WORD = re.compile(r"[^\W\d_]+|\d+", re.UNICODE)
 _STARTS_WITH_OPENER = re.compile(rf"^\s*(?:{_CONNECTOR}\s*[,:]?\s+{_OPENER}|{_STRONG})", re.IGNORECASE)
 _STARTS_WITH_ANY_OPENER = re.compile(rf"^\s*(?:{_CONNECTOR}\s*[,:]?\s+)?{_OPENER}", re.IGNORECASE)
 # a boundary inside a sentence: ", can I", " and when", " also is it", " y cuando", ", y se puede"
-# or any comma (a part that is not a question then stays as context of the next one)
-_INNER = re.compile(rf"(?:\s*,\s*|\s+)(?={_CONNECTOR}\s*[,:]?\s+{_OPENER})|\s*[,;]\s*", re.IGNORECASE)
+# or any comma (a part that is not a question then stays as context of the next one), or two words
+# that can only begin a question, with nothing before them ("is it safe for dark skin how long
+# does it take", "duele cuanto cuesta")
+_QUESTION_START = (
+    r"(?:can|could|should|do|will|would)\s+(?:i|u|you|it|we)|how\s+(?:long|much|many|often|soon|do|does|is|can)|"
+    r"when\s+(?:can|should|will|do|does|is)|what\s+(?:should|can|do|does|is|are|about)|where\s+(?:are|is|do)|"
+    r"is\s+it|are\s+(?:you|there)|cuando\s+(?:puedo|se\s+puede|debo)|cuanto\s+(?:cuesta|tiempo|dura|tarda)|"
+    r"(?:se|me)\s+puedo|puedo\s+(?:usar|ponerme|hacer|ir|lavarme|volver|tomar)"
+)
+_INNER = re.compile(
+    rf"(?:\s*,\s*|\s+)(?={_CONNECTOR}\s*[,:]?\s+{_OPENER})|\s*[,;]\s*|(?P<bare>\s+)(?=(?:{_QUESTION_START})\b)", re.IGNORECASE
+)
+# a question that follows one of these is part of the sentence ("can you tell me how long it lasts",
+# "i was wondering when can i", "no se cuanto cuesta"), not a second question
+_EMBEDS = re.compile(
+    rf"(?:\b(?:know|tell\s+me|wondering|wonder|ask|asking|sure|idea|explain|say|show\s+me|if|whether|saber|"
+    rf"decir|digan|dime|pregunto|preguntar|si)|\b{_CONNECTOR}|\b{_OPENER})\s*$",
+    re.IGNORECASE,
+)
 _ONLY_CONNECTOR = re.compile(rf"^\s*{_CONNECTOR}\s*[,:;]?\s*$", re.IGNORECASE)
 _SENTENCE = re.compile(r"(?<=[?!.])\s+|\n+|(?<=\?)(?=\S)")
 
@@ -85,6 +102,18 @@ def _is_question(part: str, *, whole_sentence: bool) -> bool:
     return (n >= 3 and (asked or opens)) or (n == 2 and asked and opens)
 
 
+_WH = re.compile(r"^\s*(?:how\s+(?:soon|long|many|much|often|early|late|far)|when)\b", re.IGNORECASE)
+_VERBISH = frozenset("is are am was were do does did can could should will would has have i it you we u im its".split())
+
+
+def _fronted(part: str) -> bool:
+    """ "How soon / how many / when" and no verb, four words at most ("how soon after treatment", "how
+    many days before"; English), fronting the question after it ("... can I restart my retinoid"): context of that question, not one of its own."""
+    plain = _plain(part)
+    words = _WORD.findall(plain)
+    return len(words) <= 4 and bool(_WH.match(plain)) and not any(w in _VERBISH for w in words[1:])
+
+
 def _clean(part: str) -> str:
     """A part as it is sent on: without a leading connector ("and when can I" -> "when can I")."""
     plain = _plain(part)
@@ -102,6 +131,8 @@ def _split_sentence(sentence: str) -> list[str]:
         before = plain[start : m.end()]
         # never leave a part of one word or none ("¿" before "Y cuántas", "oh" before "and does it
         # hurt") or a bare connector ("otra pregunta, que...")
+        if m.group("bare") is not None and (_words(before) < 4 or _EMBEDS.search(before)):
+            continue  # two question words with no connector: only after a clause of its own
         if _words(before) >= 2 and not _ONLY_CONNECTOR.match(before):
             parts.append(sentence[start : m.end()])
             start = m.end()
@@ -126,7 +157,7 @@ def question_segments(text: str) -> list[str]:
     questions: list[str] = []
     context: list[str] = []
     for piece, whole in pieces:
-        if _is_question(piece, whole_sentence=whole):
+        if not (not whole and _fronted(piece)) and _is_question(piece, whole_sentence=whole):
             questions.append(" ".join([*context, _clean(piece)]).strip())
             context = []
         else:

@@ -28,6 +28,9 @@ from core.turn import Request
         ),
         # a comma before an opener
         ("can i wear makeup tomorrow, when can i work out", ["can i wear makeup tomorrow", "when can i work out"]),
+        # run-on with no connector: two words that can only open a question, after a clause of its own
+        ("is it safe for dark skin how long does it take", ["is it safe for dark skin", "how long does it take"]),
+        ("whats the price for 3 sessions do you take care credit", ["whats the price for 3 sessions", "do you take care credit"]),
         # context sentences stay with the question after them
         (
             "my skin is peeling a lot. is that normal? also when can i exfoliate again",
@@ -57,6 +60,15 @@ def test_two_questions_are_found_in_the_patients_order(text: str, expected: list
         "makeup?",
         "",
         "se puede usar protector solar y crema hidratante el dia 2",
+        # a question inside a sentence is not a second question
+        "can you tell me how long it lasts",
+        "i was wondering when can i wear makeup",
+        "do you know if i can swim",
+        "how many sessions do i need for acne scars",
+        "how long do i wait before i can go in the sun",
+        # a question word and no verb, fronting the question after it
+        "How soon after treatment, can I restart my retinoid?",
+        "how many days before should i stop actives",
     ],
 )
 def test_one_question_is_left_whole(text: str) -> None:
